@@ -42,7 +42,7 @@ REJECTED_ROWS_COLUMNS = (
     ("partition_date", "DATE"),
     ("loaded_at", "TIMESTAMP"),
     # Keys of the person the row belongs to, kept only so an erasure can find it.
-    ("person_email_sha256", "VARCHAR"),
+    ("person_customer_key", "VARCHAR"),
     ("person_contact_id", "VARCHAR"),
     ("person_order_id", "VARCHAR"),
 )
@@ -215,7 +215,7 @@ ENTITIES: tuple[Entity, ...] = (
             _c("requested_at", TS),
         ),
         email_column="email",
-        description="GDPR/CCPA erasure request. Raw keeps only the e-mail's SHA-256.",
+        description="GDPR/CCPA erasure request. Raw keeps only the e-mail's customer_key.",
     ),
 )
 

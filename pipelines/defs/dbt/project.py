@@ -1,0 +1,52 @@
+"""The dbt project, prepared once: its manifest is parsed only when missing or stale.
+
+`dbt parse` costs seconds, so it never runs at import when target/manifest.json is newer
+than every file of the project; after a change to the project the next load re-parses.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+from pipelines.settings import load_settings
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"
+_SOURCE_DIRS = ("models", "macros", "seeds", "tests", "snapshots")
+
+
+def dbt_env() -> dict[str, str]:
+    """Environment for dbt: the warehouse as an absolute path (dbt runs in its project dir)."""
+    settings = load_settings()
+    return {"FUNNEL_WAREHOUSE_PATH": str(settings.warehouse_path)}
+
+
+def _newest_source_mtime() -> float:
+    paths = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    for folder in _SOURCE_DIRS:
+        paths += [p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file()]
+    return max(p.stat().st_mtime for p in paths if p.exists())
+
+
+def _dbt_executable() -> str:
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+@functools.cache
+def dbt_project() -> DbtProject:
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    manifest = project.manifest_path
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime():
+        subprocess.run(
+            [_dbt_executable(), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
+            cwd=DBT_PROJECT_DIR,
+            env={**os.environ, **dbt_env()},
+            check=True,
+        )
+    return project

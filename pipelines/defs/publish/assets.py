@@ -1,0 +1,72 @@
+"""Publication for BI tools: the serving copy of the marts, and the offline HTML report.
+
+`serving/marts` runs only after every mart's blocking checks passed in the same run; when a
+check fails the serving files keep the last good version.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.lib.partitions import WAREHOUSE_POOL, daily_partitions, single_run
+from pipelines.lib.serving import MARTS, publish_marts
+from pipelines.settings import load_settings
+
+MART_KEYS = [dg.AssetKey(["marts", m]) for m in MARTS]
+PREDICTIONS_KEY = dg.AssetKey(["predict", "customer_predictions"])
+PUBLISHED_KEY = dg.AssetKey(["serving", "marts"])
+
+
+@dg.asset(
+    key=PUBLISHED_KEY,
+    group_name="serving",
+    deps=[*MART_KEYS, PREDICTIONS_KEY],
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    pool=WAREHOUSE_POOL,
+    kinds={"duckdb", "parquet"},
+    description="The published marts: `$FUNNEL_SERVING_DIR/marts.duckdb` (schema `marts`) and "
+    "`$FUNNEL_SERVING_DIR/parquet/<mart>.parquet`, swapped in atomically.",
+)
+def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    settings = load_settings()
+    rows = publish_marts(settings.warehouse_path, settings.serving_dir)
+    context.log.info(f"Published {len(rows)} marts to {settings.serving_dir}")
+    table = "\n".join(
+        ["| mart | rows |", "|---|---:|", *(f"| {m} | {n} |" for m, n in rows.items())]
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "serving_dir": dg.MetadataValue.path(str(settings.serving_dir)),
+            "marts": dg.MetadataValue.md(table),
+            **{f"rows_{m}": dg.MetadataValue.int(n) for m, n in rows.items()},
+        }
+    )
+
+
+@dg.asset(
+    key=dg.AssetKey(["serving", "report"]),
+    group_name="serving",
+    deps=[PUBLISHED_KEY],
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    kinds={"html"},
+    description="`$FUNNEL_SERVING_DIR/report.html`: a self-contained offline report (funnel, "
+    "CAC by channel, retention heatmap, LTV curves, LTV:CAC), built from the published marts.",
+)
+def html_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    from pipelines.lib.report import build_report
+
+    settings = load_settings()
+    output = settings.serving_dir / "report.html"
+    info = build_report(settings.serving_dir / "marts.duckdb", output)
+    context.log.info(f"Report written to {output}")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(output)),
+            **{k: v for k, v in info.items() if isinstance(v, int | float | str)},
+        }
+    )
+
+
+defs = dg.Definitions(assets=[published_marts, html_report])

@@ -1,0 +1,1 @@
+"""Helpers shared by the areas: contract, extraction, warehouse, serving."""

@@ -1,0 +1,23 @@
+"""The one daily partitions definition every partitioned asset shares.
+
+A partition is a UTC calendar day of landing files. Runs over several days are single runs
+(BackfillPolicy.single_run), so dbt is invoked once per range, not once per day.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.settings import load_settings
+
+WAREHOUSE_POOL = "duckdb_warehouse"  # one writer at a time on the warehouse file
+
+daily_partitions = dg.DailyPartitionsDefinition(
+    start_date=load_settings().start_date.isoformat(), timezone="UTC"
+)
+single_run = dg.BackfillPolicy.single_run()
+
+
+def window_days(context: dg.AssetExecutionContext) -> list[str]:
+    """The days (YYYY-MM-DD) of the run's partition window, in order."""
+    return list(context.partition_keys)
