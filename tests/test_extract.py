@@ -254,3 +254,29 @@ def test_erasure_removes_the_person_everywhere_and_keeps_them_out(tmp_path, land
         " group by 1 order by 1",
     )
     assert erased == [("contacts", 2), ("orders", 1), ("refunds", 1), ("touchpoints", 2)]
+
+
+def test_an_erasure_that_lands_before_the_persons_rows_keeps_them_out(tmp_path, landing):
+    warehouse = tmp_path / "wh.duckdb"
+    _write(
+        landing,
+        "erasure_requests",
+        DAY1,
+        "email,requested_at\nalice@example.com,2026-03-01T00:00:00Z\n",
+    )
+    _load(warehouse, landing, "erasure_requests")
+    # Touchpoints land first: C1 is not yet known to be Alice's, so they load...
+    _load(warehouse, landing, "touchpoints")
+    assert _rows(warehouse, "select count(*) from raw.touchpoints where contact_id = 'C1'") == [
+        (2,)
+    ]
+    # ...until her contact row arrives, is set aside, and its id sweeps the other tables.
+    _load(warehouse, landing, "contacts")
+    _load(warehouse, landing, "orders")
+    _load(warehouse, landing, "refunds")
+    assert _rows(
+        warehouse,
+        "select (select count(*) from raw.touchpoints where contact_id = 'C1'),"
+        " (select count(*) from raw.contacts where contact_id = 'C1'),"
+        " (select count(*) from raw.refunds where order_id = 'O1')",
+    ) == [(0, 0, 0)]

@@ -199,6 +199,13 @@ def _erasure_match(entity: Entity) -> str:
     return " or ".join(conditions) if conditions else "false"
 
 
+def _has_erasures(con: duckdb.DuckDBPyConnection) -> bool:
+    return con.execute(
+        f"select exists (select 1 from {RAW_SCHEMA}.erasure_requests)"
+        f" or exists (select 1 from {RAW_SCHEMA}.{ERASED_KEYS_TABLE})"
+    ).fetchall()[0][0]
+
+
 def _person_keys(entity: Entity, prefix: str = "") -> str:
     email = f"customer_key({prefix}{_q(entity.email_column)})" if entity.email_column else "null"
     contact = f"{prefix}{_q(entity.contact_id_column)}" if entity.contact_id_column else "null"
@@ -263,7 +270,12 @@ def extract_entity(
             _load_group(
                 con, entity, fmt, list(columns), paths, loaded_at, breach_column, breach_reason
             )
-        apply_erasures(con, loaded_at)
+        if entity.name == "erasure_requests":
+            apply_erasures(con, loaded_at)
+        elif _register_erased_ids(con, from_raw_tables=False):
+            # This load met an erased person under an id not seen before (say, a contact
+            # that landed after the request): sweep the other tables for that id too.
+            apply_erasures(con, loaded_at)
         con.execute("commit")
     except Exception:
         con.execute("rollback")
@@ -305,14 +317,6 @@ def _load_group(con, entity, fmt, columns, paths, loaded_at, breach_column, brea
         if extra
         else "null::MAP(VARCHAR, VARCHAR)"
     )
-    con.execute(
-        f"""
-        create or replace temp table _scan as
-        select s.*, m.source_file, m.partition_date,
-               {breach_column} as _breach_column, {breach_reason} as _breach_reason
-        from ({_scan_sql(fmt, paths, columns)}) s join _file_map m using (_file)
-        """
-    )
     if entity.name == "erasure_requests":
         requested_at = next(c for c in entity.columns if c.name == "requested_at")
         contract_select = (
@@ -321,25 +325,29 @@ def _load_group(con, entity, fmt, columns, paths, loaded_at, breach_column, brea
         erased = "false"
     else:
         contract_select = ", ".join(f"{_typed(c)} as {_q(c.name)}" for c in entity.columns)
-        erased = _erasure_match(entity)
-    # Typed rows, with erasure decided on typed values (the e-mail hash normalises case).
+        erased = _erasure_match(entity) if _has_erasures(con) else "false"
+    erased_column = _lit(
+        entity.contact_id_column or entity.order_id_column or entity.email_column or "*"
+    )
+    # One pass: scan, line numbers, types, the first breach, and erasure (decided on typed
+    # values, so the e-mail hash sees the normalised address).
     con.execute(
         f"""
         create or replace temp table _typed as
-        select {contract_select}, {extra_map} as _extra_columns,
-               source_file as _source_file, _line as _source_line,
-               TIMESTAMP {_lit(str(loaded_at))} as _loaded_at,
-               partition_date as _partition_date, _breach_column, _breach_reason, _file
-        from _scan
-        """
-    )
-    con.execute(
-        f"""
-        update _typed set _breach_column = {
-            _lit(entity.contact_id_column or entity.order_id_column or entity.email_column or "*")
-        },
-                          _breach_reason = {_lit(ERASED_REASON)}
-        where _breach_reason is null and ({erased})
+        with typed as (
+            select {contract_select}, {extra_map} as _extra_columns,
+                   m.source_file as _source_file, s._line as _source_line,
+                   TIMESTAMP {_lit(str(loaded_at))} as _loaded_at,
+                   m.partition_date as _partition_date,
+                   {breach_column} as _breach_column, {breach_reason} as _breach_reason, _file
+            from ({_scan_sql(fmt, paths, columns)}) s join _file_map m using (_file)
+        )
+        select * replace (
+            case when _breach_reason is null and ({erased}) then {erased_column}
+                 else _breach_column end as _breach_column,
+            case when _breach_reason is null and ({erased}) then {_lit(ERASED_REASON)}
+                 else _breach_reason end as _breach_reason)
+        from typed
         """
     )
     names = ", ".join(_q(n) for n, _ in table_columns(entity))
@@ -387,22 +395,26 @@ def _insert_rejects(con, entity: Entity, fmt: str, loaded_at) -> None:
     )
 
 
-def apply_erasures(con: duckdb.DuckDBPyConnection, loaded_at: dt.datetime) -> int:
-    """Move every row of an erased person out of the raw tables, into rejected_rows without
-    its content; remember their contact and order ids. Returns the number of rows moved."""
+def _register_erased_ids(con: duckdb.DuckDBPyConnection, from_raw_tables: bool) -> int:
+    """Remember the contact and order ids of erased people; returns how many were new.
+
+    Ids come from rows already set aside as erased and, for a full sweep, from the raw
+    tables (hashing every e-mail there, so only the erasure asset asks for it)."""
     erased = f"{RAW_SCHEMA}.{ERASED_KEYS_TABLE}"
     keys = f"(select customer_key from {RAW_SCHEMA}.erasure_requests)"
     rejects = f"{RAW_SCHEMA}.{REJECTED_ROWS_TABLE}"
-    # Ids of erased people, from raw rows and from rows already set aside.
-    con.execute(
-        f"""
-        insert into {erased}
+    from_raw = f"""
         select distinct 'contact_id', contact_id from {RAW_SCHEMA}.contacts
         where customer_key(email) in {keys}
         union
         select distinct 'order_id', order_id from {RAW_SCHEMA}.orders
         where customer_key(customer_email) in {keys}
         union
+    """
+    return con.execute(
+        f"""
+        insert into {erased}
+        {from_raw if from_raw_tables else ""}
         select distinct 'contact_id', person_contact_id from {rejects}
         where person_customer_key in {keys} and person_contact_id is not null
         union
@@ -411,7 +423,18 @@ def apply_erasures(con: duckdb.DuckDBPyConnection, loaded_at: dt.datetime) -> in
         except
         select key_type, key_value from {erased}
         """
-    )
+    ).fetchall()[0][0]
+
+
+def apply_erasures(con: duckdb.DuckDBPyConnection, loaded_at: dt.datetime) -> int:
+    """Move every row of an erased person out of the raw tables, into rejected_rows without
+    its content; remember their contact and order ids. Returns the number of rows moved."""
+    erased = f"{RAW_SCHEMA}.{ERASED_KEYS_TABLE}"
+    keys = f"(select customer_key from {RAW_SCHEMA}.erasure_requests)"
+    rejects = f"{RAW_SCHEMA}.{REJECTED_ROWS_TABLE}"
+    if not _has_erasures(con):
+        return 0
+    _register_erased_ids(con, from_raw_tables=True)
     moved = 0
     for entity in ENTITIES:
         if entity.name == "erasure_requests":
