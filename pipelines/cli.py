@@ -18,6 +18,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_DAYS = 120
 DEMO_SEED = 42
+DEMO_CONTACTS_PER_DAY = 40
 
 
 def _date(text: str) -> dt.date:
@@ -84,7 +85,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     end = start + dt.timedelta(days=DEMO_DAYS - 1)
     if not (settings.landing_dir / "_generator.json").exists():
         print(f"Generating a {DEMO_DAYS}-day landing zone in {settings.landing_dir} ...")
-        generate_landing_zone(settings.landing_dir, start, DEMO_DAYS, seed=DEMO_SEED)
+        generate_landing_zone(
+            settings.landing_dir, start, DEMO_DAYS, DEMO_CONTACTS_PER_DAY, seed=DEMO_SEED
+        )
     print(f"Running the pipeline for {start}..{end} ...")
     started = time.perf_counter()
     if not run_range(start, end):

@@ -1,6 +1,9 @@
 """Atomic publication of the marts for BI tools.
 
-The serving folder holds `marts.duckdb` (schema `marts`) and `parquet/<mart>.parquet`.
+The serving folder holds `marts.duckdb` and `parquet/<mart>.parquet`. In `marts.duckdb` the
+marts are tables of the default schema: DuckDB names a database after its file, so
+`marts.<mart>` resolves there exactly as it does in the warehouse, where `marts` is a schema
+(a schema `marts` inside a database `marts` would make `marts.<mart>` ambiguous).
 Both are built aside and swapped in with a rename, so a BI tool holding a read-only
 connection keeps reading the previous version undisturbed (its open file is untouched) and
 never sees a half-written one; it sees the new version when it reconnects.
@@ -44,12 +47,11 @@ def publish_marts(warehouse_path: Path, serving_dir: Path) -> dict[str, int]:
     con = duckdb.connect(str(db_aside))
     try:
         con.execute(f"attach {_lit(str(warehouse_path))} as wh (read_only)")
-        con.execute("create schema marts")
         for mart in MARTS:
-            con.execute(f"create table marts.{mart} as select * from wh.marts.{mart}")
-            rows[mart] = con.execute(f"select count(*) from marts.{mart}").fetchall()[0][0]
+            con.execute(f"create table main.{mart} as select * from wh.marts.{mart}")
+            rows[mart] = con.execute(f"select count(*) from main.{mart}").fetchall()[0][0]
             target = parquet_aside / f"{mart}.parquet"
-            con.execute(f"copy marts.{mart} to {_lit(str(target))} (format parquet)")
+            con.execute(f"copy main.{mart} to {_lit(str(target))} (format parquet)")
         con.execute("detach wh")
         con.execute("checkpoint")
     finally:
