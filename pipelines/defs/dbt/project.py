@@ -33,7 +33,7 @@ def _newest_source_mtime() -> float:
     return max(p.stat().st_mtime for p in paths if p.exists())
 
 
-def _dbt_executable() -> str:
+def dbt_executable() -> str:
     candidate = Path(sys.executable).with_name("dbt")
     return str(candidate) if candidate.exists() else "dbt"
 
@@ -44,7 +44,7 @@ def dbt_project() -> DbtProject:
     manifest = project.manifest_path
     if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime():
         subprocess.run(
-            [_dbt_executable(), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
+            [dbt_executable(), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
             cwd=DBT_PROJECT_DIR,
             env={**os.environ, **dbt_env()},
             check=True,

@@ -1,6 +1,5 @@
 """Raw assets: one per landing entity, loading a partition window into schema `raw`."""
 
-from __future__ import annotations
 
 import dagster as dg
 

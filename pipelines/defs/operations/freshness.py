@@ -1,6 +1,5 @@
 """Freshness of the published marts: stale when not updated for 36 hours."""
 
-from __future__ import annotations
 
 import datetime as dt
 

@@ -1,6 +1,5 @@
 """The daily job: the whole graph for a partition window, in one process."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -4,7 +4,6 @@
 check fails the serving files keep the last good version.
 """
 
-from __future__ import annotations
 
 import dagster as dg
 

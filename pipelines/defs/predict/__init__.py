@@ -1,0 +1,1 @@
+"""Predicted LTV: BG/NBD and Gamma-Gamma per customer (see assets.py)."""
