@@ -50,3 +50,11 @@ def dbt_project() -> DbtProject:
             check=True,
         )
     return project
+
+
+def dbt_var(name: str):
+    """A metric setting from the `vars:` of dbt_project.yml (the one place they live)."""
+    import yaml
+
+    config = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    return config["vars"][name]

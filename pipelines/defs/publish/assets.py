@@ -4,7 +4,6 @@
 check fails the serving files keep the last good version.
 """
 
-
 import dagster as dg
 
 from pipelines.lib.partitions import WAREHOUSE_POOL, daily_partitions, single_run
@@ -54,11 +53,16 @@ def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     "CAC by channel, retention heatmap, LTV curves, LTV:CAC), built from the published marts.",
 )
 def html_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    from pipelines.defs.dbt.project import dbt_var
     from pipelines.lib.report import build_report
 
     settings = load_settings()
     output = settings.serving_dir / "report.html"
-    info = build_report(settings.serving_dir / "marts.duckdb", output)
+    info = build_report(
+        settings.serving_dir / "marts.duckdb",
+        output,
+        reporting_currency=dbt_var("reporting_currency"),
+    )
     context.log.info(f"Report written to {output}")
     return dg.MaterializeResult(
         metadata={
