@@ -4,8 +4,6 @@ A partition is a UTC calendar day of landing files. Runs over several days are s
 (BackfillPolicy.single_run), so dbt is invoked once per range, not once per day.
 """
 
-from __future__ import annotations
-
 import dagster as dg
 
 from pipelines.settings import load_settings

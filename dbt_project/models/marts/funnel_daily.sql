@@ -1,0 +1,118 @@
+-- Grain: one row per (date, channel, stage) with at least one person entering the stage.
+-- Conversion is cohort-based: of the people entering a stage on `date`, those who entered
+-- the next stage within conversion_window_days calendar days (day 30 in, day 31 out).
+
+with
+
+stages as (
+    select * from {{ ref('fct_funnel_stage') }}
+),
+
+funnel_stages as (
+    select * from {{ ref('funnel_stages') }}
+),
+
+as_of as (
+    select as_of_date from {{ ref('int_as_of_date') }}
+),
+
+last_stage as (
+    select max(stage_order) as last_stage_order from funnel_stages
+),
+
+-- the same person's row for the stage that follows, if reached
+stage_transitions as (
+    select
+        -- ids
+        this_stage.customer_key,
+        this_stage.stage,
+        this_stage.stage_order,
+        this_stage.acquisition_channel as channel,
+        -- dates
+        this_stage.entered_date,
+        -- flags
+        next_stage.customer_key is not null
+        and date_diff('day', this_stage.entered_date, next_stage.entered_date)
+        <= {{ setting_int('conversion_window_days') }} as is_converted,
+        -- numerics
+        epoch(next_stage.entered_at - this_stage.entered_at) / 3600.0 as hours_to_next
+    from stages as this_stage
+    left join stages as next_stage
+        on
+            this_stage.customer_key = next_stage.customer_key
+            and next_stage.stage_order = this_stage.stage_order + 1
+),
+
+-- sales cycle, attached to the interest cohort: interest entry to purchase entry
+sales_cycles as (
+    select
+        interest.customer_key,
+        epoch(purchase.entered_at - interest.entered_at) / 86400.0 as days_to_purchase
+    from stages as interest
+    inner join stages as purchase
+        on
+            interest.customer_key = purchase.customer_key
+            and purchase.stage = 'purchase'
+    where interest.stage = 'interest'
+),
+
+aggregated as (
+    select
+        stage_transitions.entered_date,
+        stage_transitions.channel,
+        stage_transitions.stage,
+        stage_transitions.stage_order,
+        count(*) as entered,
+        count(*) filter (where stage_transitions.is_converted) as converted_to_next,
+        median(stage_transitions.hours_to_next)
+        filter (where stage_transitions.is_converted) as median_hours_to_next,
+        median(sales_cycles.days_to_purchase) as median_days_to_purchase,
+        quantile_cont(sales_cycles.days_to_purchase, 0.9) as p90_days_to_purchase
+    from stage_transitions
+    left join sales_cycles
+        on
+            stage_transitions.customer_key = sales_cycles.customer_key
+            and stage_transitions.stage = 'interest'
+    group by all
+),
+
+final as (
+    select
+        -- grain
+        aggregated.entered_date as date,
+        aggregated.channel,
+        aggregated.stage,
+        -- numerics
+        aggregated.entered,
+        case
+            when aggregated.stage_order < last_stage.last_stage_order
+                then aggregated.converted_to_next
+        end as converted_to_next,
+        case
+            when aggregated.stage_order < last_stage.last_stage_order
+                then aggregated.converted_to_next / aggregated.entered
+        end as conversion_rate,
+        aggregated.median_hours_to_next,
+        -- flags
+        aggregated.entered_date + {{ setting_int('conversion_window_days') }} <= as_of.as_of_date
+            as is_window_complete,
+        -- sales cycle
+        aggregated.median_days_to_purchase,
+        aggregated.p90_days_to_purchase
+    from aggregated
+    cross join last_stage
+    cross join as_of
+)
+
+select
+    cast(date as date) as date,
+    cast(channel as varchar) as channel,
+    cast(stage as varchar) as stage,
+    cast(entered as bigint) as entered,
+    cast(converted_to_next as bigint) as converted_to_next,
+    cast(conversion_rate as double) as conversion_rate,
+    cast(median_hours_to_next as double) as median_hours_to_next,
+    cast(is_window_complete as boolean) as is_window_complete,
+    cast(median_days_to_purchase as double) as median_days_to_purchase,
+    cast(p90_days_to_purchase as double) as p90_days_to_purchase
+from final
