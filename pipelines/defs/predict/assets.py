@@ -130,6 +130,7 @@ def _fit_metadata(prefix: str, fit: clv_models.FitResult) -> dict[str, Any]:
         f"{prefix}_optimizer_message": fit.message,
         f"{prefix}_iterations": fit.iterations,
         f"{prefix}_customers": fit.n_customers,
+        **({f"{prefix}_boundary_note": fit.boundary_note} if fit.boundary_note else {}),
     }
 
 
