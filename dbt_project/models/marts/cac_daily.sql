@@ -46,7 +46,7 @@ spend_by_channel_day as (
     select
         spend_date as date,
         channel,
-        sum(spend_reporting) as spend
+        {{ exact_sum('spend_reporting') }} as spend
     from spend
     group by all
 ),
@@ -56,8 +56,10 @@ conversions_by_channel_day as (
         conversion_date as date,
         channel,
         attribution_model,
-        sum(credit) filter (where conversion_type = 'lead') as new_leads,
-        sum(credit) filter (where conversion_type = 'customer') as new_customers
+        cast(sum(cast(credit as decimal(38, 10))) filter (where conversion_type = 'lead') as double)
+            as new_leads,
+        cast(sum(cast(credit as decimal(38, 10))) filter (where conversion_type = 'customer') as double)
+            as new_customers
     from credits
     group by all
 ),
@@ -104,7 +106,7 @@ blended as (
         per_channel.date,
         'all' as channel,
         per_channel.attribution_model,
-        sum(per_channel.spend) as spend,
+        {{ exact_sum('per_channel.spend') }} as spend,
         coalesce(any_value(conversions_by_day.new_leads), 0) as new_leads,
         coalesce(any_value(conversions_by_day.new_customers), 0) as new_customers
     from per_channel
@@ -124,10 +126,10 @@ daily as (
 trailing_sums as (
     select
         *,
-        sum(spend) over trailing_7d as spend_7d,
-        sum(new_customers) over trailing_7d as new_customers_7d,
-        sum(spend) over trailing_30d as spend_30d,
-        sum(new_customers) over trailing_30d as new_customers_30d
+        cast(sum(cast(spend as decimal(38, 10))) over trailing_7d as double) as spend_7d,
+        cast(sum(cast(new_customers as decimal(38, 10))) over trailing_7d as double) as new_customers_7d,
+        cast(sum(cast(spend as decimal(38, 10))) over trailing_30d as double) as spend_30d,
+        cast(sum(cast(new_customers as decimal(38, 10))) over trailing_30d as double) as new_customers_30d
     from daily
     window
         trailing_7d as (

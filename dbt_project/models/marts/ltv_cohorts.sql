@@ -56,7 +56,7 @@ cohort_activity as (
         acquisition_channel as channel,
         months_since_first_purchase,
         count(distinct customer_key) as active_customers,
-        sum(net_revenue) as net_revenue
+        {{ exact_sum('net_revenue') }} as net_revenue
     from purchases_by_age
     group by all
     union all
@@ -65,7 +65,7 @@ cohort_activity as (
         'all' as channel,
         months_since_first_purchase,
         count(distinct customer_key) as active_customers,
-        sum(net_revenue) as net_revenue
+        {{ exact_sum('net_revenue') }} as net_revenue
     from purchases_by_age
     group by all
 ),
@@ -91,11 +91,11 @@ final as (
         coalesce(cohort_activity.active_customers, 0) as active_customers,
         coalesce(cohort_activity.active_customers, 0) / cohort_ages.cohort_customers
             as retention_rate,
-        sum(coalesce(cohort_activity.net_revenue, 0)) over (
+        cast(sum(cast(coalesce(cohort_activity.net_revenue, 0) as decimal(38, 10))) over (
             partition by cohort_ages.cohort_month, cohort_ages.channel
             order by cohort_ages.months_since_first_purchase
             rows between unbounded preceding and current row
-        ) as cumulative_net_revenue
+        ) as double) as cumulative_net_revenue
     from cohort_ages
     left join cohort_activity
         on

@@ -61,14 +61,14 @@ spend_by_month as (
     select
         spend_month as cohort_month,
         channel,
-        sum(spend_reporting) as spend
+        {{ exact_sum('spend_reporting') }} as spend
     from spend_with_month
     group by all
     union all
     select
         spend_month as cohort_month,
         'all' as channel,
-        sum(spend_reporting) as spend
+        {{ exact_sum('spend_reporting') }} as spend
     from spend_with_month
     group by all
 ),
