@@ -27,7 +27,9 @@ test: $(STAMP)
 
 ## dev: the Dagster UI (webserver + daemon) on workspace.yaml
 dev: $(STAMP)
-	mkdir -p $(DAGSTER_HOME) && cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true
+	mkdir -p $(DAGSTER_HOME)
+	test "$(DAGSTER_HOME)" != "$(CURDIR)/.dagster_home" -a -f $(DAGSTER_HOME)/dagster.yaml \
+		|| cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml
 
 lint: $(STAMP)

@@ -38,7 +38,10 @@ def _instance():
     home_path = Path(home)
     home_path.mkdir(parents=True, exist_ok=True)
     config = home_path / "dagster.yaml"
-    if not config.exists() and (REPO_ROOT / "dagster.yaml").exists():
+    # The repo-local home (the Makefile's default) follows the repo's dagster.yaml; a home
+    # elsewhere gets it once and is then the user's to edit.
+    repo_local = home_path.resolve() == (REPO_ROOT / ".dagster_home").resolve()
+    if (repo_local or not config.exists()) and (REPO_ROOT / "dagster.yaml").exists():
         shutil.copy(REPO_ROOT / "dagster.yaml", config)
     return DagsterInstance.get()
 

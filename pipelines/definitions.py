@@ -2,18 +2,18 @@
 
 import dagster as dg
 
-from pipelines.defs.dbt.assets import defs as dbt_defs
-from pipelines.defs.ingest.assets import defs as ingest_defs
-from pipelines.defs.operations.definitions import defs as operations_defs
-from pipelines.defs.predict.definitions import defs as predict_defs
-from pipelines.defs.publish.assets import defs as publish_defs
+from pipelines.defs.dbt import assets as dbt_area
+from pipelines.defs.ingest import assets as ingest_area
+from pipelines.defs.operations import definitions as operations_area
+from pipelines.defs.predict import definitions as predict_area
+from pipelines.defs.publish import assets as publish_area
 
 defs = dg.Definitions.merge(
-    ingest_defs,
-    dbt_defs,
-    predict_defs,
-    publish_defs,
-    operations_defs,
+    ingest_area.defs,
+    dbt_area.defs,
+    predict_area.defs,
+    publish_area.defs,
+    operations_area.defs,
     # Start-up, not data, dominates a run here: run every step in one process.
     dg.Definitions(executor=dg.in_process_executor),
 )
