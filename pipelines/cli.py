@@ -19,6 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_DAYS = 120
 DEMO_SEED = 42
 DEMO_CONTACTS_PER_DAY = 40
+LOG_LEVEL = os.environ.get("FUNNEL_LOG_LEVEL", "INFO").upper()
 
 
 def _date(text: str) -> dt.date:
@@ -58,7 +59,13 @@ def run_range(start: dt.date, end: dt.date) -> bool:
         "dagster/asset_partition_range_end": end.isoformat(),
     }
     with _instance() as instance:
-        result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+        result = job.execute_in_process(
+            instance=instance,
+            tags=tags,
+            raise_on_error=False,
+            # Step starts, rows loaded, dbt progress and failures; not every check's event.
+            run_config={"loggers": {"console": {"config": {"log_level": LOG_LEVEL}}}},
+        )
     if not result.success:
         for event in result.all_events:
             if event.event_type == DagsterEventType.STEP_FAILURE:

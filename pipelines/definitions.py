@@ -7,10 +7,12 @@ from pipelines.defs.ingest import assets as ingest_area
 from pipelines.defs.operations import definitions as operations_area
 from pipelines.defs.predict import definitions as predict_area
 from pipelines.defs.publish import assets as publish_area
+from pipelines.defs.quality import checks as quality_area
 
 defs = dg.Definitions.merge(
     ingest_area.defs,
     dbt_area.defs,
+    quality_area.defs,
     predict_area.defs,
     publish_area.defs,
     operations_area.defs,

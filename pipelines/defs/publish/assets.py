@@ -6,6 +6,7 @@ check fails the serving files keep the last good version.
 
 import dagster as dg
 
+from pipelines.defs.quality.checks import write_data_docs
 from pipelines.lib.partitions import WAREHOUSE_POOL, daily_partitions, single_run
 from pipelines.lib.serving import MARTS, publish_marts
 from pipelines.settings import load_settings
@@ -30,6 +31,8 @@ def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     settings = load_settings()
     rows = publish_marts(settings.warehouse_path, settings.serving_dir)
     context.log.info(f"Published {len(rows)} marts to {settings.serving_dir}")
+    docs = write_data_docs()
+    context.log.info(f"Great Expectations data docs written to {docs}")
     table = "\n".join(
         ["| mart | rows |", "|---|---:|", *(f"| {m} | {n} |" for m, n in rows.items())]
     )

@@ -70,7 +70,11 @@ def check_result(
         metadata["previous_row_count"] = dg.MetadataValue.int(table_validation.previous_row_count)
     for outcome in failures:
         if outcome.unexpected_count is not None:
-            key = f"unexpected:{outcome.expectation}:{outcome.target}"
+            key = base = f"unexpected:{outcome.expectation}:{outcome.target}"
+            suffix = 1
+            while key in metadata:  # several custom-SQL checks share target "table"
+                suffix += 1
+                key = f"{base}:{suffix}"
             metadata[key] = dg.MetadataValue.int(outcome.unexpected_count)
     if data_docs is not None:
         metadata["data_docs"] = dg.MetadataValue.path(str(data_docs))
