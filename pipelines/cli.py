@@ -47,10 +47,8 @@ def _instance():
     return DagsterInstance.get()
 
 
-def run_range(start: dt.date, end: dt.date) -> bool:
-    """Materialise the whole graph for [start, end] in one run; True when it succeeded."""
-    from dagster import DagsterEventType
-
+def execute_range(start: dt.date, end: dt.date):
+    """Materialise the whole graph for [start, end] in one run; the Dagster run result."""
     from pipelines.definitions import defs
 
     job = defs.resolve_job_def("daily_funnel_job")
@@ -59,13 +57,20 @@ def run_range(start: dt.date, end: dt.date) -> bool:
         "dagster/asset_partition_range_end": end.isoformat(),
     }
     with _instance() as instance:
-        result = job.execute_in_process(
+        return job.execute_in_process(
             instance=instance,
             tags=tags,
             raise_on_error=False,
             # Step starts, rows loaded, dbt progress and failures; not every check's event.
             run_config={"loggers": {"console": {"config": {"log_level": LOG_LEVEL}}}},
         )
+
+
+def run_range(start: dt.date, end: dt.date) -> bool:
+    """Materialise the whole graph for [start, end] in one run; True when it succeeded."""
+    from dagster import DagsterEventType
+
+    result = execute_range(start, end)
     if not result.success:
         for event in result.all_events:
             if event.event_type == DagsterEventType.STEP_FAILURE:
