@@ -1,6 +1,5 @@
 """Raw assets: one per landing entity, loading a partition window into schema `raw`."""
 
-
 import dagster as dg
 
 from pipelines.lib.extract import FileReport, LandingContractError, extract_entity

@@ -1,6 +1,5 @@
 """Freshness of the published marts: stale when not updated for 36 hours."""
 
-
 import datetime as dt
 
 import dagster as dg

@@ -1,6 +1,5 @@
 """The daily job: the whole graph for a partition window, in one process."""
 
-
 import dagster as dg
 
 from pipelines.lib.partitions import daily_partitions

@@ -1,6 +1,5 @@
 """The daily schedule: at 02:00 (FUNNEL_SCHEDULE_TIMEZONE, default UTC), the previous day."""
 
-
 import datetime as dt
 
 import dagster as dg

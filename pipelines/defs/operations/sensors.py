@@ -5,7 +5,6 @@ have some). The sensor looks back over the last LOOKBACK_DAYS days so a late fil
 triggers its day; the cursor remembers the days already requested.
 """
 
-
 import datetime as dt
 import json
 
