@@ -138,10 +138,15 @@ def _scan_sql(fmt: str, paths: list[Path], columns: list[str]) -> str:
     """
 
 
+def _raw(col: Column) -> str:
+    """The landed text of a column, trimmed; empty means missing."""
+    return f"nullif(trim({_q(col.name)}), '')"
+
+
 def _typed(col: Column) -> str:
-    raw = f"nullif(trim({_q(col.name)}), '')"
+    raw = _raw(col)
     if col.type == "VARCHAR":
-        return raw if col.allowed is None else f"{raw}"
+        return raw
     if col.type == "TIMESTAMP":
         return f"cast(try_cast({raw} as timestamptz) at time zone 'UTC' as timestamp)"
     return f"try_cast({raw} as {col.type})"
@@ -154,7 +159,7 @@ def _breach_cases(entity: Entity) -> tuple[str, str]:
         ["when _overflow is not null then 'more fields than the header'"],
     )
     for col in entity.columns:
-        raw = f"nullif(trim({_q(col.name)}), '')"
+        raw = _raw(col)
         name = _lit(col.name)
         if col.required_value:
             what = "missing id" if col.is_id else "missing value"
