@@ -5,7 +5,7 @@ select
     column_name
 from information_schema.columns
 where
-    table_schema in ('intermediate', 'core', 'marts')
+    table_schema in ('batch', 'intermediate', 'core', 'predict', 'marts')
     and (
         column_name ilike '%email%'
         or column_name ilike '%full_name%'

@@ -1,12 +1,24 @@
--- One row per customer: a person with at least one purchase (paid or refunded order).
--- Status on as_of_date by days since the last purchase: active up to var active_days,
--- at_risk up to var at_risk_days, churned beyond (METRICS 5).
+-- One row per customer: a person with at least one purchase (paid or refunded order), with
+-- the cohort (month of the first purchase), acquisition channel and lifetime purchases and
+-- net revenue. Status on as_of_date is the customers mart's (it changes every day).
+--
+-- Incremental: the customers among int_people_changed are restated; the change feed records
+-- the (cohort_month, acquisition_channel) groups that changed, for the cohort marts.
+{{
+    config(**restated_config(
+        'customer_key',
+        scope='int_people_changed',
+        change_feed=['cohort_month', 'acquisition_channel'],
+    ))
+}}
+{%- set people_changed = ref('int_people_changed') %}
+
 with
 
 purchases as (
 
     select * from {{ ref('fct_orders') }}
-    where is_purchase
+    where is_purchase and {{ people_changed_filter(people_changed) }}
 
 ),
 
@@ -26,52 +38,26 @@ customers as (
 people as (
 
     select * from {{ ref('int_people_resolved') }}
-
-),
-
-as_of as (
-
-    select as_of_date from {{ ref('int_as_of_date') }}
-
-),
-
-with_recency as (
-
-    select
-        customers.*,
-        as_of.as_of_date,
-        date_diff('day', customers.last_purchase_date, as_of.as_of_date)
-            as days_since_last_purchase
-    from customers
-    cross join as_of
+    where {{ people_changed_filter(people_changed) }}
 
 )
 
 select
     -- ids
-    with_recency.customer_key,
+    customers.customer_key,
 
     -- attributes
-    cast(date_trunc('month', with_recency.first_purchase_date) as date) as cohort_month,
+    cast(date_trunc('month', customers.first_purchase_date) as date) as cohort_month,
     coalesce(people.acquisition_channel, 'direct') as acquisition_channel,
-    case
-        when with_recency.days_since_last_purchase <= {{ setting_int('active_days') }}
-            then 'active'
-        when with_recency.days_since_last_purchase <= {{ setting_int('at_risk_days') }}
-            then 'at_risk'
-        else 'churned'
-    end as status,
     coalesce(people.marketing_consent, false) as marketing_consent,
     coalesce(people.is_crm_contact, false) as is_crm_contact,
 
     -- dates
-    with_recency.first_purchase_date,
-    with_recency.last_purchase_date,
-    with_recency.as_of_date,
-    cast(with_recency.days_since_last_purchase as integer) as days_since_last_purchase,
+    customers.first_purchase_date,
+    customers.last_purchase_date,
 
     -- numerics
-    cast(with_recency.purchases as integer) as purchases,
-    with_recency.net_revenue
-from with_recency
-left join people on with_recency.customer_key = people.customer_key
+    cast(customers.purchases as integer) as purchases,
+    customers.net_revenue
+from customers
+left join people on customers.customer_key = people.customer_key

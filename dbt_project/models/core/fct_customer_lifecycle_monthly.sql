@@ -1,10 +1,23 @@
 -- One row per customer and month in which the customer is in a lifecycle state
--- (METRICS 5), from the cohort month to the as_of month:
+-- (METRICS 5), from the cohort month on:
 --   new           first purchase in the month
 --   returning     purchased in the month and in the month before
 --   resurrecting  purchased in the month, not in the month before, but earlier
 --   dormant       purchased in the month before, not in this one
--- Months with none of these (long inactive) have no row.
+-- Months with none of these (long inactive) have no row. The month after the last purchase
+-- is `dormant` even when it has not begun yet: lifecycle_monthly cuts at the as-of month.
+--
+-- Incremental: the customers among int_people_changed are restated; the change feed records
+-- the (month, state) groups that changed, for lifecycle_monthly.
+{{
+    config(**restated_config(
+        'customer_key',
+        scope='int_people_changed',
+        change_feed=['month', 'state'],
+    ))
+}}
+{%- set people_changed = ref('int_people_changed') %}
+
 with
 
 purchase_months as (
@@ -15,7 +28,7 @@ purchase_months as (
         count(*) as purchases,
         {{ exact_sum('net_revenue') }} as net_revenue
     from {{ ref('fct_orders') }}
-    where is_purchase
+    where is_purchase and {{ people_changed_filter(people_changed) }}
     group by all
 
 ),
@@ -26,13 +39,7 @@ customers as (
         customer_key,
         cohort_month
     from {{ ref('dim_customers') }}
-
-),
-
-as_of as (
-
-    select cast(date_trunc('month', as_of_date) as date) as as_of_month
-    from {{ ref('int_as_of_date') }}
+    where {{ people_changed_filter(people_changed) }}
 
 ),
 
@@ -63,7 +70,6 @@ classified as (
         coalesce(this_month.net_revenue, 0.0) as net_revenue
     from candidate_months
     inner join customers on candidate_months.customer_key = customers.customer_key
-    cross join as_of
     left join purchase_months as this_month
         on
             candidate_months.customer_key = this_month.customer_key
@@ -72,7 +78,6 @@ classified as (
         on
             candidate_months.customer_key = previous_month.customer_key
             and previous_month.month = cast(candidate_months.month - interval 1 month as date)
-    where candidate_months.month <= as_of.as_of_month
 
 )
 

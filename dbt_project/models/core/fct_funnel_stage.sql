@@ -7,41 +7,28 @@
 -- i.e. a person who reaches a stage without the ones before it passed them at that same
 -- moment, so entered_at never decreases along the funnel.
 --
--- Incremental: every row of each person with anything landed in the run window is
--- recomputed (delete+insert on customer_key); people who vanished from the data (erasure)
--- are deleted by the post-hook.
+-- Incremental: every row of the people in int_people_changed is restated; the change feed
+-- records the people and entry days of the rows that changed, for funnel_daily (a person's
+-- new stage row changes the conversion of their earlier stages' cohort days).
 {{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='customer_key',
-        on_schema_change='fail',
-        post_hook=["{{ delete_vanished_people() }}"],
-    )
+    config(**restated_config(
+        'customer_key',
+        scope='int_people_changed',
+        change_feed=['customer_key', 'entered_date'],
+    ))
 }}
--- The incremental branch reads these through a macro; dbt must know them at parse time.
--- depends_on: {{ ref('int_people_changed') }}
--- depends_on: {{ ref('int_touchpoints_resolved') }}
--- depends_on: {{ ref('stg_crm__contacts') }}
--- depends_on: {{ ref('stg_crm__lifecycle_events') }}
--- depends_on: {{ ref('stg_shop__orders') }}
--- depends_on: {{ ref('crm_stage_mapping') }}
+{%- set people_changed = ref('int_people_changed') %}
 
 with
 
 stage_entries as (
 
-    {% if is_incremental() %}
-    -- only the people to recompute, filtered at each source scan
     select
         customer_key,
         stage,
         first_occurred_at
-    from ({{ stage_entries_sql(people=ref('int_people_changed')) }})
-    {% else %}
-    select customer_key, stage, first_occurred_at
     from {{ ref('int_stage_events_unioned') }}
-    {% endif %}
+    where {{ people_changed_filter(people_changed) }}
 
 ),
 
@@ -124,6 +111,7 @@ people as (
         customer_key,
         acquisition_channel
     from {{ ref('int_people_resolved') }}
+    where {{ people_changed_filter(people_changed) }}
 
 )
 

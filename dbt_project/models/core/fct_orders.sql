@@ -2,33 +2,34 @@
 -- (METRICS 5). Amounts convert to the reporting currency at the rate of their own day: the
 -- order at its order date, each refund at its refund date (nearest earlier rate).
 --
--- Incremental (delete+insert on order_id): a run recomputes every order of each customer
--- who has an order, a refund or a relevant FX rate landed in the run window. So a refund
--- landing 60 days after its order restates that order, and purchase numbers stay right
--- when an older order lands late. Orders gone from staging (erasure) are deleted by the
--- post-hook.
+-- Refunds come from int_refunds_validated: quarantined ones (beyond the order's amount) are
+-- left out of net revenue.
+--
+-- Incremental: every order of the people in int_people_changed is restated (a refund landing
+-- 60 days late, a re-sent order or a late FX rate makes its customer changed); the change
+-- feed records the (customer_key, order_date) rows that changed, for the cohort marts.
 {{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='order_id',
-        on_schema_change='fail',
-        post_hook=["{{ delete_vanished_orders() }}"],
-    )
+    config(**restated_config(
+        'customer_key',
+        scope='int_people_changed',
+        change_feed=['customer_key', 'order_date'],
+    ))
 }}
--- depends_on: {{ ref('stg_fx__rates') }}
+{%- set people_changed = ref('int_people_changed') %}
 
 with
 
 orders as (
 
     select * from {{ ref('stg_shop__orders') }}
+    where {{ people_changed_filter(people_changed) }}
 
 ),
 
 refunds as (
 
-    select * from {{ ref('stg_shop__refunds') }}
+    select * from {{ ref('int_refunds_validated') }}
+    where quarantine_reason is null and {{ people_changed_filter(people_changed) }}
 
 ),
 
@@ -38,98 +39,28 @@ fx as (
 
 ),
 
-{% if is_incremental() %}
-rates_landed as (
-
-    -- the first day whose conversion a rate landed in the window can change, per currency
-    select
-        currency,
-        min(rate_date) as first_rate_date
-    from {{ ref('stg_fx__rates') }}
-    where {{ in_run_window('_partition_date') }}
-    group by currency
-
-),
-
-changed_orders as (
-
-    select order_id from orders
-    where {{ in_run_window('_partition_date') }}
-
-    union
-
-    select order_id from refunds
-    where {{ in_run_window('_partition_date') }}
-
-    union
-
-    select orders.order_id
-    from orders
-    inner join rates_landed
-        on
-            rates_landed.currency in (orders.currency, {{ reporting_currency() }})
-            and orders.order_date >= rates_landed.first_rate_date
-
-    union
-
-    select refunds.order_id
-    from refunds
-    inner join rates_landed
-        on
-            rates_landed.currency in (refunds.currency, {{ reporting_currency() }})
-            and refunds.refund_date >= rates_landed.first_rate_date
-
-),
-
-orders_in_scope as (
-
-    -- all orders of the affected customers, so purchase numbers are recomputed whole
-    select *
-    from orders
-    where customer_key in (
-        select changed_customers.customer_key
-        from orders as changed_customers
-        inner join changed_orders on changed_customers.order_id = changed_orders.order_id
-    )
-
-),
-{% else %}
-orders_in_scope as (
-
-    select * from orders
-
-),
-{% endif %}
-
 refunds_converted as (
 
     select
-        refunds.order_id,
+        order_id,
         count(*) as refund_count,
-        max(refunds.refunded_at) as last_refunded_at,
-        {{ exact_sum('cast(refunds.amount as double) * fx.to_reporting_rate') }}
-            as refunded_amount_reporting
+        max(refunded_at) as last_refunded_at,
+        {{ exact_sum('amount_reporting') }} as refunded_amount_reporting
     from refunds
-    asof left join fx
-        on
-            refunds.currency = fx.currency
-            and refunds.refund_date >= fx.valid_from
-    where refunds.order_id in (select orders_in_scope.order_id from orders_in_scope)
-    group by refunds.order_id
+    group by order_id
 
 ),
 
 orders_converted as (
 
     select
-        orders_in_scope.*,
-        orders_in_scope.status in ('paid', 'refunded') as is_purchase,
-        cast(orders_in_scope.amount as double) * fx.to_reporting_rate as amount_reporting
-    from orders_in_scope
+        orders.*,
+        cast(orders.amount as double) * fx.to_reporting_rate as amount_reporting
+    from orders
     asof left join fx
         on
-            orders_in_scope.currency = fx.currency
-            and orders_in_scope.order_date >= fx.valid_from
+            orders.currency = fx.currency
+            and orders.order_date >= fx.valid_from
 
 ),
 

@@ -1,6 +1,7 @@
 -- Grain: one row per customer_key (a person with at least one purchase).
--- p_alive and predicted_ltv_12m stay null here: the predicted-LTV asset fills them in place
--- after each build (BG/NBD and Gamma-Gamma fits run in Python, not SQL).
+-- Status on as_of_date by days since the last purchase (METRICS 5): active up to var
+-- active_days, at_risk up to var at_risk_days, churned beyond. p_alive and
+-- predicted_ltv_12m come from the predictions model (BG/NBD and Gamma-Gamma fits).
 
 with
 
@@ -8,26 +9,44 @@ customers as (
     select * from {{ ref('dim_customers') }}
 ),
 
+predictions as (
+    select * from {{ ref('customer_predictions') }}
+),
+
+as_of as (
+    select as_of_date from {{ ref('int_as_of_date') }}
+),
+
 final as (
     select
         -- ids
-        cast(customer_key as varchar) as customer_key,
+        cast(customers.customer_key as varchar) as customer_key,
         -- dimensions
-        cast(cohort_month as date) as cohort_month,
-        cast(acquisition_channel as varchar) as acquisition_channel,
+        cast(customers.cohort_month as date) as cohort_month,
+        cast(customers.acquisition_channel as varchar) as acquisition_channel,
         -- dates
-        cast(first_purchase_date as date) as first_purchase_date,
-        cast(last_purchase_date as date) as last_purchase_date,
+        cast(customers.first_purchase_date as date) as first_purchase_date,
+        cast(customers.last_purchase_date as date) as last_purchase_date,
         -- numerics
-        cast(purchases as bigint) as purchases,
-        cast(net_revenue as double) as net_revenue,
+        cast(customers.purchases as bigint) as purchases,
+        cast(customers.net_revenue as double) as net_revenue,
         -- status and flags
-        cast(status as varchar) as status,
-        cast(marketing_consent as boolean) as marketing_consent,
-        -- predictions, filled later
-        cast(null as double) as p_alive,
-        cast(null as double) as predicted_ltv_12m
+        cast(
+            case
+                when date_diff('day', customers.last_purchase_date, as_of.as_of_date)
+                    <= {{ setting_int('active_days') }} then 'active'
+                when date_diff('day', customers.last_purchase_date, as_of.as_of_date)
+                    <= {{ setting_int('at_risk_days') }} then 'at_risk'
+                else 'churned'
+            end as varchar
+        ) as status,
+        cast(customers.marketing_consent as boolean) as marketing_consent,
+        -- predictions
+        cast(predictions.p_alive as double) as p_alive,
+        cast(predictions.predicted_ltv_12m as double) as predicted_ltv_12m
     from customers
+    cross join as_of
+    left join predictions on customers.customer_key = predictions.customer_key
 )
 
 select * from final

@@ -1,19 +1,54 @@
 -- Grain: one row per (date, channel, stage) with at least one person entering the stage.
 -- Conversion is cohort-based: of the people entering a stage on `date`, those who entered
 -- the next stage within conversion_window_days calendar days (day 30 in, day 31 out).
+--
+-- Incremental: the cohort days restated are every entry day, before and after, of the people
+-- whose rows the change feed of fct_funnel_stage names (a new stage row changes the
+-- conversions and sales cycle of that person's earlier cohort days), and the days whose
+-- conversion window closed since the last build; each is recomputed whole.
+{{ config(**restated_config('date', tombstone_column='stage')) }}
+{%- set funnel_stage = ref('fct_funnel_stage') %}
 
 with
 
+as_of as (
+    select as_of_date from {{ ref('int_as_of_date') }}
+),
+
+{% if is_incremental() %}
+scope as (
+    {% if has_change_feed(funnel_stage) %}
+    select entered_date as date from {{ change_feed(funnel_stage) }}
+    union
+    select entered_date as date from {{ funnel_stage }}
+    where customer_key in (select customer_key from {{ change_feed(funnel_stage) }})
+    {% else %}
+    select entered_date as date from {{ funnel_stage }}
+    union
+    select date from {{ this }}
+    {% endif %}
+    union
+    -- cohort days whose conversion window closed since the last build
+    select date from {{ this }}
+    where
+        not is_window_complete
+        and date + {{ setting_int('conversion_window_days') }} <= (select as_of_date from as_of)
+),
+{% endif %}
+
+all_stages as (
+    select * from {{ funnel_stage }}
+),
+
 stages as (
-    select * from {{ ref('fct_funnel_stage') }}
+    select * from all_stages
+    {% if is_incremental() %}
+    where entered_date in (select date from scope)
+    {% endif %}
 ),
 
 funnel_stages as (
     select * from {{ ref('funnel_stages') }}
-),
-
-as_of as (
-    select as_of_date from {{ ref('int_as_of_date') }}
 ),
 
 last_stage as (
@@ -37,23 +72,24 @@ stage_transitions as (
         -- numerics
         epoch(next_stage.entered_at - this_stage.entered_at) / 3600.0 as hours_to_next
     from stages as this_stage
-    left join stages as next_stage
+    left join all_stages as next_stage
         on
             this_stage.customer_key = next_stage.customer_key
             and next_stage.stage_order = this_stage.stage_order + 1
 ),
 
--- sales cycle, attached to the interest cohort: interest entry to purchase entry
+-- sales cycle, attached to the interest cohort: entry into the lead stage (interest) to entry
+-- into the customer stage (purchase), as named by the funnel_stages seed
 sales_cycles as (
     select
         interest.customer_key,
         epoch(purchase.entered_at - interest.entered_at) / 86400.0 as days_to_purchase
     from stages as interest
-    inner join stages as purchase
+    inner join all_stages as purchase
         on
             interest.customer_key = purchase.customer_key
-            and purchase.stage = 'purchase'
-    where interest.stage = 'interest'
+            and purchase.stage = (select stage from funnel_stages where conversion_type = 'customer')
+    where interest.stage = (select stage from funnel_stages where conversion_type = 'lead')
 ),
 
 aggregated as (
@@ -72,7 +108,8 @@ aggregated as (
     left join sales_cycles
         on
             stage_transitions.customer_key = sales_cycles.customer_key
-            and stage_transitions.stage = 'interest'
+            and stage_transitions.stage
+            = (select stage from funnel_stages where conversion_type = 'lead')
     group by all
 ),
 
@@ -102,17 +139,25 @@ final as (
     from aggregated
     cross join last_stage
     cross join as_of
+),
+
+typed as (
+    select
+        cast(date as date) as date,
+        cast(channel as varchar) as channel,
+        cast(stage as varchar) as stage,
+        cast(entered as bigint) as entered,
+        cast(converted_to_next as bigint) as converted_to_next,
+        cast(conversion_rate as double) as conversion_rate,
+        cast(median_hours_to_next as double) as median_hours_to_next,
+        cast(is_window_complete as boolean) as is_window_complete,
+        cast(median_days_to_purchase as double) as median_days_to_purchase,
+        cast(p90_days_to_purchase as double) as p90_days_to_purchase
+    from final
 )
 
-select
-    cast(date as date) as date,
-    cast(channel as varchar) as channel,
-    cast(stage as varchar) as stage,
-    cast(entered as bigint) as entered,
-    cast(converted_to_next as bigint) as converted_to_next,
-    cast(conversion_rate as double) as conversion_rate,
-    cast(median_hours_to_next as double) as median_hours_to_next,
-    cast(is_window_complete as boolean) as is_window_complete,
-    cast(median_days_to_purchase as double) as median_days_to_purchase,
-    cast(p90_days_to_purchase as double) as p90_days_to_purchase
-from final
+{% if is_incremental() %}
+{{ with_tombstones('typed', 'scope', 'date') }}
+{% else %}
+select * from typed
+{% endif %}

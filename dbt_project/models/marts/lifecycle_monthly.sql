@@ -4,17 +4,19 @@
 
 with
 
-lifecycle as (
-    select * from {{ ref('fct_customer_lifecycle_monthly') }}
-),
-
 as_of as (
     select cast(date_trunc('month', as_of_date) as date) as as_of_month
     from {{ ref('int_as_of_date') }}
 ),
 
+-- the fact carries the dormant month after the last purchase even before it begins
+lifecycle as (
+    select * from {{ ref('fct_customer_lifecycle_monthly') }}
+    where month <= (select as_of_month from as_of)
+),
+
 states as (
-    select unnest(['new', 'returning', 'resurrecting', 'dormant']) as state
+    select state from {{ ref('lifecycle_states') }}
 ),
 
 month_spine as (

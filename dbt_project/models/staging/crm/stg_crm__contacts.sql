@@ -1,13 +1,33 @@
+-- One row per CRM contact: its latest version. Incremental: the contacts whose versions
+-- landed in the batch (or vanished from raw) are restated.
 -- A table, not a view: customer_key() is a TEMP macro that exists only on dbt's own
--- connections, so a view calling it could not be read from any other connection
--- (Dagster checks, BI tools, a DuckDB shell).
-{{ config(materialized='table') }}
+-- connections, so a view calling it could not be read from any other connection.
+{{
+    config(**restated_config(
+        'contact_id',
+        change_feed=['contact_id', 'customer_key'],
+        tombstone_column='customer_key',
+    ))
+}}
+{%- set pending_loads = ref('batch_loads_pending') %}
 
 with
+
+{% if is_incremental() %}
+scope as (
+
+    {{ keys_to_restate(pending_loads, source('raw', 'contacts'), 'contacts',
+                       'trim(contact_id)', 'contact_id') }}
+
+),
+{% endif %}
 
 source as (
 
     select * from {{ source('raw', 'contacts') }}
+    {% if is_incremental() %}
+    where trim(contact_id) in (select contact_id from scope)
+    {% endif %}
 
 ),
 
@@ -46,19 +66,10 @@ renamed as (
 
     from latest_versions
 
-),
-
-erased as (
-
-    select customer_key from {{ ref('stg_privacy__erasure_requests') }}
-
 )
 
-select renamed.*
-from renamed
--- The extractor already removes erased people; this keeps them out even when a request
--- landed after their rows were extracted.
-where not exists (
-    select 1 from erased
-    where erased.customer_key = renamed.customer_key
-)
+{% if is_incremental() %}
+{{ with_tombstones('renamed', 'scope', 'contact_id') }}
+{% else %}
+select * from renamed
+{% endif %}

@@ -1,8 +1,33 @@
+-- One row per marketing touch of a contact (exact duplicates after normalisation are one
+-- touch; it keeps its first landing day). Incremental: every touch of the contacts whose
+-- touches landed in the batch (or vanished from raw) is restated, so the scope (and the
+-- change feed) is per contact.
+{{
+    config(**restated_config(
+        'contact_id',
+        change_feed=['contact_id'],
+        tombstone_column='touchpoint_id',
+    ))
+}}
+{%- set pending_loads = ref('batch_loads_pending') %}
+
 with
+
+{% if is_incremental() %}
+scope as (
+
+    {{ keys_to_restate(pending_loads, source('raw', 'touchpoints'), 'touchpoints',
+                       'trim(contact_id)', 'contact_id') }}
+
+),
+{% endif %}
 
 source as (
 
     select * from {{ source('raw', 'touchpoints') }}
+    {% if is_incremental() %}
+    where trim(contact_id) in (select contact_id from scope)
+    {% endif %}
 
 ),
 
@@ -52,4 +77,8 @@ final as (
 
 )
 
+{% if is_incremental() %}
+{{ with_tombstones('final', 'scope', 'contact_id') }}
+{% else %}
 select * from final
+{% endif %}

@@ -1,12 +1,33 @@
+-- One row per shop order: its latest landed version. Incremental: the orders whose versions
+-- landed in the batch (or vanished from raw) are restated.
 -- A table, not a view: customer_key() is a TEMP macro that exists only on dbt's own
 -- connections, so a view calling it could not be read from any other connection.
-{{ config(materialized='table') }}
+{{
+    config(**restated_config(
+        'order_id',
+        change_feed=['order_id', 'customer_key'],
+        tombstone_column='customer_key',
+    ))
+}}
+{%- set pending_loads = ref('batch_loads_pending') %}
 
 with
+
+{% if is_incremental() %}
+scope as (
+
+    {{ keys_to_restate(pending_loads, source('raw', 'orders'), 'orders',
+                       'trim(order_id)', 'order_id') }}
+
+),
+{% endif %}
 
 source as (
 
     select * from {{ source('raw', 'orders') }}
+    {% if is_incremental() %}
+    where trim(order_id) in (select order_id from scope)
+    {% endif %}
 
 ),
 
@@ -32,6 +53,8 @@ renamed as (
 
         -- attributes
         lower(trim(status)) as status,
+        -- a refunded order is a purchase whose revenue a refund removes (METRICS 1)
+        lower(trim(status)) in ('paid', 'refunded') as is_purchase,
         upper(trim(currency)) as currency,
 
         -- numerics
@@ -46,18 +69,10 @@ renamed as (
 
     from latest_versions
 
-),
-
-erased as (
-
-    select customer_key from {{ ref('stg_privacy__erasure_requests') }}
-
 )
 
-select renamed.*
-from renamed
--- Belt and braces: the extractor already removes erased people's orders.
-where not exists (
-    select 1 from erased
-    where erased.customer_key = renamed.customer_key
-)
+{% if is_incremental() %}
+{{ with_tombstones('renamed', 'scope', 'order_id') }}
+{% else %}
+select * from renamed
+{% endif %}

@@ -1,8 +1,32 @@
+-- One row per refund: its latest landed version. Incremental: the refunds whose versions
+-- landed in the batch (or vanished from raw) are restated; the change feed records the orders
+-- they belong to, before and after.
+{{
+    config(**restated_config(
+        'refund_id',
+        change_feed=['refund_id', 'order_id'],
+        tombstone_column='order_id',
+    ))
+}}
+{%- set pending_loads = ref('batch_loads_pending') %}
+
 with
+
+{% if is_incremental() %}
+scope as (
+
+    {{ keys_to_restate(pending_loads, source('raw', 'refunds'), 'refunds',
+                       'trim(refund_id)', 'refund_id') }}
+
+),
+{% endif %}
 
 source as (
 
     select * from {{ source('raw', 'refunds') }}
+    {% if is_incremental() %}
+    where trim(refund_id) in (select refund_id from scope)
+    {% endif %}
 
 ),
 
@@ -42,4 +66,8 @@ renamed as (
 
 )
 
+{% if is_incremental() %}
+{{ with_tombstones('renamed', 'scope', 'refund_id') }}
+{% else %}
 select * from renamed
+{% endif %}

@@ -5,7 +5,17 @@
 -- i.e. at the nearest earlier rate when their own day has none (METRICS 1):
 --   amount_usd = amount / units_per_usd(currency, day)
 --   amount_reporting = amount_usd * units_per_usd(reporting currency, day).
-{{ config(materialized='table') }}
+--
+-- Rebuilt in full every run (a few rows per currency and day), as an incremental model so
+-- that its change feed records which rate rows changed: fct_orders restates the orders and
+-- refunds dated in a changed row's [valid_from, valid_to).
+{{
+    config(**restated_config(
+        'currency',
+        change_feed=['currency', 'valid_from', 'valid_to'],
+        tombstone_column='valid_from',
+    ))
+}}
 
 with
 
@@ -80,14 +90,33 @@ filled as (
     asof left join reporting_rates
         on change_days.rate_date >= reporting_rates.rate_date
 
+),
+
+final as (
+
+    select
+        currency,
+        valid_from,
+        lead(valid_from) over (partition by currency order by valid_from) as valid_to,
+        units_per_usd,
+        reporting_units_per_usd,
+        -- null before the reporting currency's first rate: such amounts cannot be converted
+        reporting_units_per_usd / units_per_usd as to_reporting_rate
+    from filled
+
+){% if is_incremental() %},
+
+scope as (
+
+    -- every currency, old and new, is restated
+    select currency from final
+    union
+    select currency from {{ this }}
+
 )
 
-select
-    currency,
-    valid_from,
-    lead(valid_from) over (partition by currency order by valid_from) as valid_to,
-    units_per_usd,
-    reporting_units_per_usd,
-    -- null before the reporting currency's first rate: such amounts cannot be converted
-    reporting_units_per_usd / units_per_usd as to_reporting_rate
-from filled
+{{ with_tombstones('final', 'scope', 'currency') }}
+{% else %}
+
+select * from final
+{% endif %}

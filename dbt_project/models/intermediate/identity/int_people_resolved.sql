@@ -1,7 +1,10 @@
 -- Identity resolution (METRICS 1): contacts and order customers are one person when their
 -- normalised e-mails match, i.e. when their customer_key does. An order whose e-mail
 -- matches no contact still makes a person (acquisition channel `direct`).
-{{ config(materialized='table') }}
+--
+-- Incremental: the rows of int_people_changed are restated.
+{{ config(**restated_config('customer_key', scope='int_people_changed')) }}
+{%- set people_changed = ref('int_people_changed') %}
 
 with
 
@@ -14,6 +17,7 @@ contacts as (
         -- several contacts with one e-mail: the most recently updated one speaks for consent
         arg_max(marketing_consent, (updated_at, contact_id)) as marketing_consent
     from {{ ref('stg_crm__contacts') }}
+    where {{ people_changed_filter(people_changed) }}
     group by customer_key
 
 ),
@@ -24,6 +28,7 @@ order_customers as (
         customer_key,
         min(ordered_at) as first_ordered_at
     from {{ ref('stg_shop__orders') }}
+    where {{ people_changed_filter(people_changed) }}
     group by customer_key
 
 ),
@@ -36,6 +41,7 @@ first_touches as (
         -- ties on the timestamp are broken by touchpoint_id so reruns agree
         arg_min(channel, (occurred_at, touchpoint_id)) as first_touch_channel
     from {{ ref('int_touchpoints_resolved') }}
+    where {{ people_changed_filter(people_changed) }}
     group by customer_key
 
 ),

@@ -1,6 +1,6 @@
 -- Touchpoints with the person they belong to. A touch whose contact_id matches no contact
--- cannot be attributed to anyone and is left out.
-{{ config(materialized='table') }}
+-- cannot be attributed to anyone and is left out. A view: person-level models read it for
+-- the people they restate, and the filter on customer_key reaches the contacts scan.
 
 with
 
