@@ -1,8 +1,13 @@
 """Command line for cron/CI users and the demo, without the Dagster daemon.
 
-python -m pipelines generate ...            the bundled landing-zone generator
-python -m pipelines run --start D --end D   the whole graph for a date range, one run
-python -m pipelines demo                    generate 120 days, run everything, summarise
+python -m pipelines generate ...              the bundled landing-zone generator
+python -m pipelines run --start D --end D     the whole graph for a window of landing days
+python -m pipelines run --yesterday           the previous UTC day (what the schedule runs)
+python -m pipelines demo                      generate 120 days, run everything, summarise
+
+`run` prints one line per step (and progress of the dbt and check steps); the full log is
+in the Dagster run and in <warehouse folder>/logs/run-<run id>.log. It exits 0 on success,
+1 when the run failed, 2 on bad arguments.
 """
 
 from __future__ import annotations
@@ -13,17 +18,14 @@ import os
 import shutil
 import sys
 import time
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# A range run plans every asset for every day of the range; recording each plan as one event
-# per partition is most of a long backfill's overhead (see BENCHMARKS.md). One event per
-# asset, naming the partition subset, is what Dagster does with this flag.
-os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "true")
 DEMO_DAYS = 120
 DEMO_SEED = 42
 DEMO_CONTACTS_PER_DAY = 40
-LOG_LEVEL = os.environ.get("FUNNEL_LOG_LEVEL", "INFO").upper()
 
 
 def _date(text: str) -> dt.date:
@@ -51,47 +53,137 @@ def _instance():
     return DagsterInstance.get()
 
 
-def execute_range(start: dt.date, end: dt.date):
-    """Materialise the whole graph for [start, end] in one run; the Dagster run result."""
+@dataclass
+class RunOutcome:
+    """What a run did, as the CLI reports it."""
+
+    success: bool
+    run_id: str
+    log_file: Path
+    failures: list[str] = field(default_factory=list)  # "step: one-line error"
+    checks_not_passed: list[str] = field(default_factory=list)  # "asset check: severity, why"
+    events: int = 0
+
+
+def _run_config(log_file: Path, quiet: bool) -> dict:
+    return {
+        "loggers": {
+            # Dagster's own console output only for warnings and errors: the progress logger
+            # prints the step lines, and the full log goes to the file.
+            "console": {"config": {"log_level": "WARNING"}},
+            "progress": {"config": {"log_file": str(log_file), "quiet": quiet}},
+        }
+    }
+
+
+def _outcome(result, run_id: str, log_file: Path) -> RunOutcome:
+    from dagster import DagsterEventType
+
+    outcome = RunOutcome(success=result.success, run_id=run_id, log_file=log_file)
+    outcome.events = len(result.all_events)
+    for event in result.all_events:
+        if event.event_type == DagsterEventType.STEP_FAILURE:
+            error = event.step_failure_data.error
+            cause = error
+            while cause is not None and cause.cause is not None:  # the real cause, not a wrapper
+                cause = cause.cause
+            message = (cause or error).message.strip().splitlines()[0] if error else "failed"
+            outcome.failures.append(f"{event.step_key}: {message}")
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed or "skipped" in (evaluation.metadata or {}):
+            why = evaluation.description or ""
+            if "skipped" in (evaluation.metadata or {}) and evaluation.passed:
+                why = f"skipped: {evaluation.metadata['skipped'].value}"
+            severity = evaluation.severity.value if not evaluation.passed else "INFO"
+            outcome.checks_not_passed.append(
+                f"{evaluation.asset_key.to_user_string()} {evaluation.check_name}: {severity}"
+                + (f", {why}" if why else "")
+            )
+    return outcome
+
+
+def execute_range(
+    start: dt.date,
+    end: dt.date,
+    *,
+    selection: str | None = None,
+    quiet: bool = False,
+):
+    """Materialise the graph (or `selection`) for landing days [start, end] in one run.
+
+    Returns (Dagster's result, RunOutcome)."""
     from pipelines.definitions import defs
+    from pipelines.settings import load_settings
 
     job = defs.resolve_job_def("daily_funnel_job")
+    run_id = str(uuid.uuid4())
+    log_file = load_settings().warehouse_path.parent / "logs" / f"run-{run_id}.log"
     tags = {
         "dagster/asset_partition_range_start": start.isoformat(),
         "dagster/asset_partition_range_end": end.isoformat(),
     }
+    asset_selection = None
+    if selection:
+        from dagster import AssetSelection
+
+        asset_selection = AssetSelection.from_string(selection).resolve(defs.resolve_asset_graph())
     with _instance() as instance:
-        return job.execute_in_process(
+        result = job.execute_in_process(
             instance=instance,
+            run_id=run_id,
             tags=tags,
             raise_on_error=False,
-            # Step starts, rows loaded, dbt progress and failures; not every check's event.
-            run_config={"loggers": {"console": {"config": {"log_level": LOG_LEVEL}}}},
+            asset_selection=list(asset_selection) if asset_selection else None,
+            run_config=_run_config(log_file, quiet),
         )
+    return result, _outcome(result, run_id, log_file)
 
 
-def run_range(start: dt.date, end: dt.date) -> bool:
+def run_range(start: dt.date, end: dt.date, **options) -> bool:
     """Materialise the whole graph for [start, end] in one run; True when it succeeded."""
-    from dagster import DagsterEventType
+    _result, outcome = execute_range(start, end, **options)
+    _print_outcome(outcome)
+    return outcome.success
 
-    result = execute_range(start, end)
-    if not result.success:
-        for event in result.all_events:
-            if event.event_type == DagsterEventType.STEP_FAILURE:
-                error = event.step_failure_data.error
-                message = error.message.strip() if error else "unknown error"
-                print(f"FAILED step {event.step_key}: {message}", file=sys.stderr)
-    return result.success
+
+def _print_outcome(outcome: RunOutcome) -> None:
+    for failure in outcome.failures:
+        print(f"FAILED {failure}", file=sys.stderr)
+    if outcome.checks_not_passed:
+        print("Checks that did not pass:")
+        for line in outcome.checks_not_passed:
+            print(f"  {line}")
+    print(f"Full log: {outcome.log_file}")
+
+
+def _window(args: argparse.Namespace) -> tuple[dt.date, dt.date] | None:
+    if args.yesterday:
+        if args.start or args.end:
+            return None
+        day = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+        return day, day
+    if not args.start:
+        return None
+    return args.start, args.end or args.start
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    if args.end < args.start:
+    window = _window(args)
+    if window is None:
+        print("give --start [--end] or --yesterday (not both)", file=sys.stderr)
+        return 2
+    start, end = window
+    if end < start:
         print("--end is before --start", file=sys.stderr)
         return 2
+    if args.full_checks:
+        # Read by dbt's tests and the suites; set before the run, for this process and dbt.
+        os.environ["FUNNEL_CHECK_SCOPE"] = "full"
+    print(f"Running {start}..{end}" + (f" ({args.select})" if args.select else "") + " ...")
     started = time.perf_counter()
-    ok = run_range(args.start, args.end)
+    ok = run_range(start, end, selection=args.select, quiet=args.quiet)
     elapsed = time.perf_counter() - started
-    print(f"{'Succeeded' if ok else 'FAILED'}: {args.start}..{args.end} in {elapsed:.1f} s")
+    print(f"{'Succeeded' if ok else 'FAILED'}: {start}..{end} in {elapsed:.1f} s")
     return 0 if ok else 1
 
 
@@ -131,32 +223,14 @@ def _print_summary(settings) -> None:
         customers, revenue = con.execute(
             "select count(*), sum(net_revenue) from marts.customers"
         ).fetchall()[0]
-        blended = con.execute(
-            "select sum(spend) / nullif(sum(new_customers), 0) from marts.cac_daily"
-            " where channel = 'all' and attribution_model = 'linear'"
-        ).fetchall()[0][0]
-        funnel = con.execute(
-            "select stage, sum(entered) from marts.funnel_daily f"
-            " group by stage order by min(case stage when 'awareness' then 1"
-            " when 'interest' then 2 when 'consideration' then 3 when 'intent' then 4"
-            " when 'purchase' then 5 else 6 end)"
-        ).fetchall()
     finally:
         con.close()
     print("\nHeadline numbers:")
     print(f"  customers        {customers:,}")
     print(f"  net revenue      {revenue or 0:,.2f} (reporting currency)")
-    if blended is not None:
-        print(f"  blended CAC      {blended:,.2f}")
-    print("  funnel entries   " + ", ".join(f"{s} {n:,}" for s, n in funnel))
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "generate":
-        from pipelines.generator.cli import main as generate_main
-
-        return generate_main(argv[1:])
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pipelines",
         description=__doc__,
@@ -164,11 +238,43 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("generate", help="generate a landing zone (see generate --help)")
-    run = commands.add_parser("run", help="run the whole graph for a date range")
-    run.add_argument("--start", type=_date, required=True, help="first day, YYYY-MM-DD")
-    run.add_argument("--end", type=_date, required=True, help="last day, YYYY-MM-DD")
+    run = commands.add_parser(
+        "run",
+        help="run the graph for a window of landing days",
+        description="Extract the landing days [--start, --end] (or --yesterday), then build, "
+        "check and publish everything downstream, in one Dagster run recorded in "
+        "$DAGSTER_HOME (ephemeral without it).",
+    )
+    run.add_argument("--start", type=_date, help="first landing day, YYYY-MM-DD")
+    run.add_argument("--end", type=_date, help="last landing day (default: --start)")
+    run.add_argument(
+        "--yesterday", action="store_true", help="the previous UTC day (what the schedule runs)"
+    )
+    run.add_argument(
+        "--select",
+        help="a Dagster asset selection, e.g. 'key:raw/orders+' or 'group:marts' "
+        "(default: the whole graph)",
+    )
+    run.add_argument(
+        "--full-checks",
+        action="store_true",
+        help="check whole tables, not only what this run changed (FUNNEL_CHECK_SCOPE=full)",
+    )
+    run.add_argument("--quiet", action="store_true", help="no progress lines, only the outcome")
     run.set_defaults(handler=_cmd_run)
     demo = commands.add_parser("demo", help="generate 120 days and run everything")
     demo.set_defaults(handler=_cmd_demo)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # A range run plans each raw asset for every day of the range; with this flag Dagster
+    # records one planned event per asset naming the days, not one per asset and day.
+    os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "true")
+    if argv and argv[0] == "generate":
+        from pipelines.generator.cli import main as generate_main
+
+        return generate_main(argv[1:])
+    args = _parser().parse_args(argv)
     return args.handler(args)

@@ -1,24 +1,30 @@
 """Every dbt model, seed and test as Dagster assets and asset checks, built by one `dbt build`.
 
 Keys are `[schema, name]` (e.g. `core/fct_orders`, `marts/cac_daily`), so they line up with
-the raw assets (`raw/contacts`, the dbt sources). All dbt assets share the daily partitions;
-a run over any window invokes dbt once, passing the window as vars, and incremental models
-use it to limit their work.
+the raw assets (`raw/contacts`, the dbt sources). The dbt assets are not partitioned: what a
+build restates is decided inside dbt from the warehouse itself (the loads since the last
+committed build, see dbt_project/models/batch/), so a run over one day or a year records
+one materialisation per model and one check result per test, and dbt's partial parsing stays
+valid (no `--vars` change between runs).
 """
 
-import datetime as dt
-import json
-import os
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from pipelines.defs.dbt.project import DBT_PROJECT_DIR, dbt_env, dbt_executable, dbt_project
-from pipelines.lib.partitions import WAREHOUSE_POOL, daily_partitions, single_run
+from pipelines.defs.dbt.project import DBT_PROJECT_DIR, dbt_executable, dbt_project
 from pipelines.lib.warehouse import warehouse_connection
 from pipelines.settings import load_settings
+
+# Unit tests check SQL logic on fixed rows, not data: they run in the test suite
+# (tests/test_dbt_project.py), not in every production build.
+DBT_BUILD_ARGS = ("build", "--exclude", "test_type:unit")
+# The batch of a build is read after the raw layer's audit, whose raw suites validate exactly
+# that batch (before dbt commits it).
+AUDIT_KEY = dg.AssetKey(["raw", "load_audit"])
+BATCH_MODEL = "batch_loads_pending"
 
 
 class FunnelDbtTranslator(DagsterDbtTranslator):
@@ -30,24 +36,18 @@ class FunnelDbtTranslator(DagsterDbtTranslator):
         if props["resource_type"] == "source":
             return spec
         schema = props.get("schema") or "main"
-        return spec.replace_attributes(
+        spec = spec.replace_attributes(
             key=dg.AssetKey([schema, props["name"]]),
             group_name=schema,
         )
+        if props["name"] == BATCH_MODEL:
+            spec = spec.merge_attributes(deps=[AUDIT_KEY])
+        return spec
 
 
-def dbt_vars(window: dg.TimeWindow) -> dict[str, str]:
-    """The run's partition window as dbt vars (max_date inclusive)."""
-    return {
-        "min_date": window.start.date().isoformat(),
-        "max_date": (window.end - dt.timedelta(days=1)).date().isoformat(),
-    }
-
-
-def dbt_build_args(window: dg.TimeWindow) -> list[str]:
-    """`dbt build` for the window. Unit tests check SQL logic on fixed rows, not data: they
-    run in the test suite (tests/test_dbt_project.py), not in every production build."""
-    return ["build", "--vars", json.dumps(dbt_vars(window)), "--exclude", "test_type:unit"]
+def dbt_build_args() -> list[str]:
+    """The dbt command of every run: the same whatever the run's days (see module doc)."""
+    return list(DBT_BUILD_ARGS)
 
 
 def _with_row_counts(events: list, keys_by_output: Mapping[str, dg.AssetKey]) -> list:
@@ -56,11 +56,13 @@ def _with_row_counts(events: list, keys_by_output: Mapping[str, dg.AssetKey]) ->
     outputs = [e for e in events if isinstance(e, dg.Output)]
     if not outputs:
         return events
-    settings = load_settings()
     counts: dict[str, Any] = {}
-    with warehouse_connection(settings.warehouse_path, read_only=True) as con:
+    with warehouse_connection(load_settings().warehouse_path, read_only=True) as con:
         existing = set(
-            con.execute("select table_schema, table_name from information_schema.tables").fetchall()
+            con.execute(
+                "select table_schema, table_name from information_schema.tables"
+                " where table_type = 'BASE TABLE'"
+            ).fetchall()
         )
         for output in outputs:
             path = tuple(keys_by_output[output.output_name].path)
@@ -82,16 +84,10 @@ def _with_row_counts(events: list, keys_by_output: Mapping[str, dg.AssetKey]) ->
     manifest=dbt_project().manifest_path,
     project=dbt_project(),
     dagster_dbt_translator=FunnelDbtTranslator(),
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
-    pool=WAREHOUSE_POOL,
 )
 def funnel_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    window = context.partition_time_window
-    context.log.info(f"dbt build with vars {dbt_vars(window)}")
-    os.environ.update(dbt_env())
     # Events are held until dbt exits so each model's row count can be read from the file.
-    events = list(dbt.cli(dbt_build_args(window), context=context).stream())
+    events = list(dbt.cli(dbt_build_args(), context=context).stream())
     yield from _with_row_counts(events, context.assets_def.keys_by_output_name)
 
 

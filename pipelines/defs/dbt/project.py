@@ -26,6 +26,15 @@ def dbt_env() -> dict[str, str]:
     return {"FUNNEL_WAREHOUSE_PATH": str(settings.warehouse_path)}
 
 
+def export_dbt_env() -> None:
+    """Put `dbt_env()` in this process's environment, which dbt's subprocesses inherit.
+
+    Done once, when the definitions load (a relative FUNNEL_WAREHOUSE_PATH means the folder
+    the pipeline was started from, while dbt runs in dbt_project/); never during a run.
+    """
+    os.environ.update(dbt_env())
+
+
 def _newest_source_mtime() -> float:
     paths = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
     for folder in _SOURCE_DIRS:
@@ -40,6 +49,7 @@ def dbt_executable() -> str:
 
 @functools.cache
 def dbt_project() -> DbtProject:
+    export_dbt_env()
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
     manifest = project.manifest_path
     if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime():
@@ -58,3 +68,15 @@ def dbt_var(name: str):
 
     config = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
     return config["vars"][name]
+
+
+def mart_names() -> list[str]:
+    """The marts: every dbt model in the `marts` schema (models/marts/), by name."""
+    import json
+
+    manifest = json.loads(dbt_project().manifest_path.read_text())
+    return sorted(
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["config"].get("schema") == "marts"
+    )

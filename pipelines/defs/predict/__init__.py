@@ -1,1 +1,1 @@
-"""Predicted LTV: BG/NBD and Gamma-Gamma per customer (see assets.py)."""
+"""Predicted LTV: the fits are dbt Python models; here, the holdout check (checks.py)."""

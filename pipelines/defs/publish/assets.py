@@ -1,28 +1,25 @@
 """Publication for BI tools: the serving copy of the marts, and the offline HTML report.
 
 `serving/marts` runs only after every mart's blocking checks passed in the same run; when a
-check fails the serving files keep the last good version.
+check fails the serving files keep the last good version. Neither is partitioned: each run
+publishes the marts once, whatever days it loaded.
 """
 
 import dagster as dg
 
+from pipelines.defs.dbt.project import mart_names
 from pipelines.defs.quality.checks import write_data_docs
-from pipelines.lib.partitions import WAREHOUSE_POOL, daily_partitions, single_run
-from pipelines.lib.serving import MARTS, publish_marts
+from pipelines.lib.serving import publish_marts
 from pipelines.settings import load_settings
 
-MART_KEYS = [dg.AssetKey(["marts", m]) for m in MARTS]
-PREDICTIONS_KEY = dg.AssetKey(["predict", "customer_predictions"])
+MART_KEYS = [dg.AssetKey(["marts", m]) for m in mart_names()]
 PUBLISHED_KEY = dg.AssetKey(["serving", "marts"])
 
 
 @dg.asset(
     key=PUBLISHED_KEY,
     group_name="serving",
-    deps=[*MART_KEYS, PREDICTIONS_KEY],
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
-    pool=WAREHOUSE_POOL,
+    deps=MART_KEYS,
     kinds={"duckdb", "parquet"},
     description="The published marts: `$FUNNEL_SERVING_DIR/marts.duckdb` (schema `marts`) and "
     "`$FUNNEL_SERVING_DIR/parquet/<mart>.parquet`, swapped in atomically.",
@@ -31,7 +28,7 @@ def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     settings = load_settings()
     rows = publish_marts(settings.warehouse_path, settings.serving_dir)
     context.log.info(f"Published {len(rows)} marts to {settings.serving_dir}")
-    docs = write_data_docs()
+    docs = write_data_docs(settings.warehouse_path, settings.serving_dir)
     context.log.info(f"Great Expectations data docs written to {docs}")
     table = "\n".join(
         ["| mart | rows |", "|---|---:|", *(f"| {m} | {n} |" for m, n in rows.items())]
@@ -49,8 +46,6 @@ def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     key=dg.AssetKey(["serving", "report"]),
     group_name="serving",
     deps=[PUBLISHED_KEY],
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
     kinds={"html"},
     description="`$FUNNEL_SERVING_DIR/report.html`: a self-contained offline report (funnel, "
     "CAC by channel, retention heatmap, LTV curves, LTV:CAC), built from the published marts.",

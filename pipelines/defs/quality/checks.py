@@ -1,22 +1,27 @@
-"""Great Expectations suites as Dagster asset checks: one plain `@asset_check` per suite.
+"""Great Expectations suites as Dagster asset checks.
 
-dagster-ge does not support GE 1.x, so each check runs GE itself (`pipelines.lib.validation`)
-on the warehouse, opened read-only, after its asset was written in the same run.
+dagster-ge does not support GE 1.x, so the checks run GE themselves (`pipelines.lib.validation`)
+on the warehouse, opened read-only. Each layer's suites are one multi-asset check (one step,
+one GE context, one `import great_expectations` per run), with one check `ge_suite` per table
+on the asset that writes it:
 
-- Checks of tables in `blocking_tables` (the marts) are `blocking=True` and fail with severity
-  ERROR, so the publish asset downstream does not run and the serving files keep the last good
-  version. A failure of an expectation whose GE `severity` is "warning" or "info" is reported
-  with severity WARN and does not block. Checks of other tables fail with WARN.
-- The previous row count, which bounds each suite's row-count expectation, is the `row_count`
-  metadata of the check's own latest completed evaluation in an earlier run (Dagster's event
-  log): the warehouse stays read-only and the history is plotted in the UI.
-- Each check saves its GE validation result to `results_dir_for(warehouse)`; Data Docs are built
-  from those by `write_data_docs` (the publish step), and by a blocking check that fails (the
-  publish step will not run then, and the docs must show why).
+- core suites: non-blocking (severity WARN);
+- mart and prediction suites: blocking with severity ERROR, so the serving assets downstream
+  do not run and the serving files keep the last good version. An expectation whose GE
+  `severity` is "warning" or "info" fails with WARN and does not block.
+- raw suites run inside the `raw/load_audit` asset (pipelines/defs/ingest/audit.py), before
+  dbt, on the rows loaded since the last committed build.
+
+A daily run validates the slice the latest build changed (each suite's `meta.slice`); with
+FUNNEL_CHECK_SCOPE=full every table is validated whole. The previous row count, which bounds
+each suite's row-count expectation, is the `dagster/row_count` of the asset's latest
+materialisation in an earlier run. Check metadata names failed expectations and counts, never
+a value from a table (the event log is out of erasure's reach); GE's samples stay in the
+Data Docs, rebuilt every run.
 """
 
 # No `from __future__ import annotations`: Dagster inspects the `context` annotation at runtime.
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import dagster as dg
@@ -24,31 +29,35 @@ import dagster as dg
 from pipelines.lib import validation
 
 CHECK_NAME = "ge_suite"
+ROW_COUNT_METADATA = "dagster/row_count"
 
 
 def previous_row_count(
-    instance: dg.DagsterInstance, check_key: dg.AssetCheckKey, current_run_id: str
+    instance: dg.DagsterInstance,
+    asset_key: dg.AssetKey,
+    current_run_id: str,
+    metadata_key: str = ROW_COUNT_METADATA,
 ) -> int | None:
-    """`row_count` of this check's latest completed evaluation in another run, if any."""
-    from dagster._core.storage.asset_check_execution_record import (
-        COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES,
-    )
-
-    records = instance.event_log_storage.get_asset_check_execution_history(
-        check_key, limit=10, status=set(COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES)
-    )
+    """`metadata_key` (a row count) of the asset's latest materialisation in another run."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset_key), limit=5
+    ).records
     for record in records:
-        if record.run_id == current_run_id or record.event is None:
+        if record.run_id == current_run_id:
             continue
-        evaluation = record.event.dagster_event.event_specific_data
-        value = getattr(evaluation, "metadata", {}).get("row_count")
+        materialization = record.asset_materialization
+        value = materialization.metadata.get(metadata_key) if materialization else None
         if value is not None and value.value is not None:
             return int(value.value)
     return None
 
 
 def check_result(
-    table_validation: validation.TableValidation, blocking: bool, data_docs: Path | None = None
+    table_validation: validation.TableValidation,
+    asset_key: dg.AssetKey,
+    blocking: bool,
+    check_name: str = CHECK_NAME,
+    data_docs: Path | None = None,
 ) -> dg.AssetCheckResult:
     """The Dagster result of one suite: pass/fail, severity and readable metadata."""
     failures = table_validation.failures
@@ -58,11 +67,18 @@ def check_result(
         else dg.AssetCheckSeverity.WARN
     )
     metadata: dict[str, dg.RawMetadataValue] = {
-        "failures": dg.MetadataValue.md(validation.summary_markdown(table_validation)),
+        "failures": dg.MetadataValue.md(
+            validation.summary_markdown(table_validation, with_samples=False)
+        ),
         "expectations_evaluated": dg.MetadataValue.int(len(table_validation.outcomes)),
         "expectations_failed": dg.MetadataValue.int(len(failures)),
         "unexpected_total": dg.MetadataValue.int(sum(o.unexpected_count or 0 for o in failures)),
         "validation_seconds": dg.MetadataValue.float(round(table_validation.seconds, 3)),
+        "rows_validated": dg.MetadataValue.text(
+            "the whole table"
+            if table_validation.slice_condition is None
+            else f"where {table_validation.slice_condition}"
+        ),
     }
     if table_validation.row_count is not None:
         metadata["row_count"] = dg.MetadataValue.int(table_validation.row_count)
@@ -84,6 +100,8 @@ def check_result(
     else:
         description = f"All {len(table_validation.outcomes)} expectations passed."
     return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=check_name,
         passed=table_validation.success,
         severity=severity,
         metadata=metadata,
@@ -91,109 +109,115 @@ def check_result(
     )
 
 
-def build_suite_checks(
-    asset_keys_by_table: Mapping[str, dg.AssetKey],
+def run_suites(
+    context: dg.OpExecutionContext,
+    tables: Mapping[str, dg.AssetKey],
     *,
-    warehouse_path_fn: Callable[[], Path],
-    blocking_tables: Collection[str] = frozenset(),
-    serving_dir_fn: Callable[[], Path] | None = None,
-    pool: str | None = None,
+    warehouse_path: Path,
+    serving_dir: Path | None,
+    blocking: bool,
+    check_name: Callable[[str], str] = lambda table: CHECK_NAME,
+    row_count_key: Callable[[str], str] = lambda table: ROW_COUNT_METADATA,
     expectations_dir: Path | None = None,
-) -> list[dg.AssetChecksDefinition]:
-    """One `@asset_check` named `ge_suite` per suite, on the asset of its table.
-
-    `asset_keys_by_table` maps `schema.table` (the suite's name) to the asset that writes it;
-    `warehouse_path_fn` and `serving_dir_fn` are read when a check runs, not at import. With
-    `serving_dir_fn`, a failing blocking check rewrites `<serving_dir>/data_docs/`.
-    """
-    return [
-        _suite_check(
-            table,
-            asset_key,
-            blocking=table in blocking_tables,
-            warehouse_path_fn=warehouse_path_fn,
-            serving_dir_fn=serving_dir_fn,
-            pool=pool,
-            expectations_dir=expectations_dir,
+) -> Iterable[dg.AssetCheckResult]:
+    """Validate `tables` (schema.table -> asset key) and yield one check result per table."""
+    previous = {
+        table: previous_row_count(context.instance, key, context.run.run_id, row_count_key(table))
+        for table, key in tables.items()
+    }
+    validations = validation.validate_tables(
+        warehouse_path, list(tables), previous, expectations_dir
+    )
+    results_dir = validation.results_dir_for(warehouse_path)
+    validation.save_results(validations.values(), results_dir)
+    data_docs = None
+    if serving_dir is not None:
+        data_docs = serving_dir / validation.DATA_DOCS_DIRNAME / "index.html"
+        if blocking and not all(v.success for v in validations.values()):
+            # Publication will not run: the docs must show why now.
+            data_docs = validation.build_data_docs(
+                validation.load_results(results_dir), serving_dir, expectations_dir
+            )
+    for table, table_validation in validations.items():
+        context.log.info(validation.summary_markdown(table_validation, with_samples=False))
+        yield check_result(
+            table_validation, tables[table], blocking, check_name(table), data_docs
         )
-        for table, asset_key in sorted(asset_keys_by_table.items())
-    ]
 
 
-def _suite_check(
-    table: str,
-    asset_key: dg.AssetKey,
+def build_suite_checks(
+    name: str,
+    asset_keys_by_table: Mapping[str, dg.AssetKey],
     *,
     blocking: bool,
     warehouse_path_fn: Callable[[], Path],
-    serving_dir_fn: Callable[[], Path] | None,
-    pool: str | None,
-    expectations_dir: Path | None,
+    serving_dir_fn: Callable[[], Path] | None = None,
+    expectations_dir: Path | None = None,
 ) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=asset_key,
-        name=CHECK_NAME,
-        blocking=blocking,
-        description=f"Great Expectations suite `expectations/{table}.json`"
-        + (" (blocks publication)." if blocking else "."),
-        pool=pool,
-        metadata={"suite": f"expectations/{table}.json"},
-    )
-    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        check_key = dg.AssetCheckKey(asset_key, CHECK_NAME)
-        previous = previous_row_count(context.instance, check_key, context.run.run_id)
-        warehouse_path = Path(warehouse_path_fn())
-        table_validation = validation.validate_table(
-            warehouse_path, table, previous, expectations_dir
+    """One multi-asset check: a `ge_suite` check on each table's asset (see module doc)."""
+    specs = [
+        dg.AssetCheckSpec(
+            CHECK_NAME,
+            asset=key,
+            blocking=blocking,
+            description=f"Great Expectations suite `expectations/{table}.json`"
+            + (" (blocks publication)." if blocking else "."),
+            metadata={"suite": f"expectations/{table}.json"},
         )
-        results_dir = validation.results_dir_for(warehouse_path)
-        validation.save_results([table_validation], results_dir)
-        data_docs = None
-        if serving_dir_fn is not None:
-            data_docs = Path(serving_dir_fn()) / validation.DATA_DOCS_DIRNAME / "index.html"
-            if blocking and not table_validation.success:
-                data_docs = validation.build_data_docs(
-                    validation.load_results(results_dir), Path(serving_dir_fn()), expectations_dir
-                )
-        context.log.info(validation.summary_markdown(table_validation))
-        return check_result(table_validation, blocking, data_docs)
+        for table, key in sorted(asset_keys_by_table.items())
+    ]
+    keys = dict(asset_keys_by_table)
 
-    return _check
+    @dg.multi_asset_check(specs=specs, name=name, can_subset=True)
+    def _suites(context: dg.AssetCheckExecutionContext):
+        selected = {
+            table: key
+            for table, key in keys.items()
+            if dg.AssetCheckKey(key, CHECK_NAME) in context.selected_asset_check_keys
+        }
+        yield from run_suites(
+            context,
+            selected,
+            warehouse_path=Path(warehouse_path_fn()),
+            serving_dir=Path(serving_dir_fn()) if serving_dir_fn else None,
+            blocking=blocking,
+            expectations_dir=expectations_dir,
+        )
 
-
-def default_asset_keys() -> dict[str, dg.AssetKey]:
-    """`schema.table` -> AssetKey([schema, table]) for every suite in `expectations/`."""
-    return {table: dg.AssetKey(table.split(".", 1)) for table in validation.suite_tables()}
-
-
-def default_suite_checks(pool: str | None = None) -> list[dg.AssetChecksDefinition]:
-    """Checks of every suite on `[schema, table]` assets; the marts' checks block."""
-    from pipelines.settings import load_settings
-
-    keys = default_asset_keys()
-    return build_suite_checks(
-        keys,
-        warehouse_path_fn=lambda: load_settings().warehouse_path,
-        serving_dir_fn=lambda: load_settings().serving_dir,
-        blocking_tables={t for t in keys if t.startswith("marts.")},
-        pool=pool,
-    )
+    return _suites
 
 
-def write_data_docs() -> Path:
-    """Rebuild `$FUNNEL_SERVING_DIR/data_docs/` from the latest saved result of every table."""
-    from pipelines.settings import load_settings
+def asset_keys_for(tables: Iterable[str]) -> dict[str, dg.AssetKey]:
+    """`schema.table` -> AssetKey([schema, table])."""
+    return {table: dg.AssetKey(table.split(".", 1)) for table in tables}
 
-    settings = load_settings()
-    results = validation.load_results(validation.results_dir_for(settings.warehouse_path))
-    return validation.build_data_docs(results, settings.serving_dir)
+
+def write_data_docs(warehouse_path: Path, serving_dir: Path) -> Path:
+    """Rebuild `<serving_dir>/data_docs/` from the latest saved result of every table."""
+    results = validation.load_results(validation.results_dir_for(warehouse_path))
+    return validation.build_data_docs(results, serving_dir)
 
 
 def _defs() -> dg.Definitions:
-    from pipelines.lib.partitions import WAREHOUSE_POOL
+    from pipelines.settings import load_settings
 
-    # In the warehouse pool: a read-only open fails while another process writes the file.
-    return dg.Definitions(asset_checks=default_suite_checks(pool=WAREHOUSE_POOL))
+    tables = validation.suite_tables()
+    warehouse = lambda: load_settings().warehouse_path  # noqa: E731
+    serving = lambda: load_settings().serving_dir  # noqa: E731
+    core = asset_keys_for(t for t in tables if t.startswith("core."))
+    published = asset_keys_for(t for t in tables if t.startswith(("marts.", "predict.")))
+    return dg.Definitions(
+        asset_checks=[
+            build_suite_checks(
+                "core_suites", core, blocking=False, warehouse_path_fn=warehouse,
+                serving_dir_fn=serving,
+            ),
+            build_suite_checks(
+                "mart_suites", published, blocking=True, warehouse_path_fn=warehouse,
+                serving_dir_fn=serving,
+            ),
+        ]  # fmt: skip
+    )
 
 
 defs = _defs()
