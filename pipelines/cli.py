@@ -102,6 +102,10 @@ def _outcome(result, run_id: str, log_file: Path) -> RunOutcome:
     return outcome
 
 
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
 def execute_range(
     start: dt.date,
     end: dt.date,
@@ -111,31 +115,52 @@ def execute_range(
 ):
     """Materialise the graph (or `selection`) for landing days [start, end] in one run.
 
-    Returns (Dagster's result, RunOutcome)."""
-    from pipelines.definitions import defs
+    The run holds the warehouse lock from before it starts (a run that must wait says for
+    whom), first marks runs whose process died as failed, and stops within seconds on
+    SIGTERM or SIGINT (raising StoppedBySignal). Returns (Dagster's result, RunOutcome)."""
+    from pipelines.lib.interrupts import stop_on_signals
+    from pipelines.lib.run_lock import warehouse_lock
+    from pipelines.lib.run_recovery import process_tags, recover_dead_runs
     from pipelines.settings import load_settings
 
-    job = defs.resolve_job_def("daily_funnel_job")
+    settings = load_settings()
+    settings.require_secret()  # a clear error now rather than inside a step
     run_id = str(uuid.uuid4())
-    log_file = load_settings().warehouse_path.parent / "logs" / f"run-{run_id}.log"
+    log_file = settings.warehouse_path.parent / "logs" / f"run-{run_id}.log"
     tags = {
         "dagster/asset_partition_range_start": start.isoformat(),
         "dagster/asset_partition_range_end": end.isoformat(),
+        **process_tags(),
     }
-    asset_selection = None
-    if selection:
-        from dagster import AssetSelection
+    with _instance() as instance, stop_on_signals(_say, instance=instance, run_id=run_id) as stop:
+        # Loading the definitions may run `dbt parse`: a signal must stop that too.
+        stop.phase = "loading the definitions"
+        from pipelines.definitions import defs
 
-        asset_selection = AssetSelection.from_string(selection).resolve(defs.resolve_asset_graph())
-    with _instance() as instance:
-        result = job.execute_in_process(
-            instance=instance,
+        job = defs.resolve_job_def("daily_funnel_job")
+        asset_selection = None
+        if selection:
+            from dagster import AssetSelection
+
+            graph = defs.resolve_asset_graph()
+            asset_selection = list(AssetSelection.from_string(selection).resolve(graph))
+        stop.phase = "waiting for the warehouse lock"
+        with warehouse_lock(
+            settings.warehouse_path,
             run_id=run_id,
-            tags=tags,
-            raise_on_error=False,
-            asset_selection=list(asset_selection) if asset_selection else None,
-            run_config=_run_config(log_file, quiet),
-        )
+            timeout_seconds=settings.lock_timeout_seconds,
+            log=_say,
+        ):
+            stop.phase = None
+            recover_dead_runs(instance, _say)
+            result = job.execute_in_process(
+                instance=instance,
+                run_id=run_id,
+                tags=tags,
+                raise_on_error=False,
+                asset_selection=asset_selection,
+                run_config=_run_config(log_file, quiet),
+            )
     return result, _outcome(result, run_id, log_file)
 
 
@@ -181,16 +206,41 @@ def _cmd_run(args: argparse.Namespace) -> int:
         os.environ["FUNNEL_CHECK_SCOPE"] = "full"
     print(f"Running {start}..{end}" + (f" ({args.select})" if args.select else "") + " ...")
     started = time.perf_counter()
-    ok = run_range(start, end, selection=args.select, quiet=args.quiet)
+    ok, code = _guarded(lambda: run_range(start, end, selection=args.select, quiet=args.quiet))
+    if code is not None:
+        return code
     elapsed = time.perf_counter() - started
     print(f"{'Succeeded' if ok else 'FAILED'}: {start}..{end} in {elapsed:.1f} s")
     return 0 if ok else 1
+
+
+def _guarded(run) -> tuple[bool, int | None]:
+    """(whether `run()` succeeded, the exit code when it could not run or was stopped)."""
+    from pipelines.lib.interrupts import StoppedBySignal
+    from pipelines.lib.run_lock import WarehouseBusyError
+    from pipelines.settings import MissingSecretError
+
+    try:
+        return run(), None
+    except MissingSecretError as error:
+        print(f"Cannot start: {error}", file=sys.stderr)
+        return False, 2
+    except WarehouseBusyError as error:
+        print(f"Gave up waiting for the warehouse: {error}", file=sys.stderr)
+        return False, 1
+    except StoppedBySignal as stopped:
+        print(f"Stopped by {stopped.signal_name}.", file=sys.stderr)
+        return False, stopped.exit_code
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from pipelines.generator import generate_landing_zone
     from pipelines.settings import load_settings
 
+    if not os.environ.get("FUNNEL_PSEUDONYMISATION_SECRET"):
+        # The demo's data is generated: the public development secret is the right one here.
+        os.environ.setdefault("FUNNEL_ENV", "dev")
+        print("FUNNEL_ENV=dev: the demo uses the public development secret.")
     settings = load_settings()
     start = settings.start_date
     end = start + dt.timedelta(days=DEMO_DAYS - 1)
@@ -201,7 +251,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         )
     print(f"Running the pipeline for {start}..{end} ...")
     started = time.perf_counter()
-    if not run_range(start, end):
+    ok, code = _guarded(lambda: run_range(start, end))
+    if code is not None:
+        return code
+    if not ok:
         return 1
     print(f"Pipeline succeeded in {time.perf_counter() - started:.1f} s\n")
     _print_summary(settings)

@@ -10,6 +10,7 @@ from pipelines.defs.operations.progress import progress_logger
 from pipelines.defs.predict import checks as predict_area
 from pipelines.defs.publish import assets as publish_area
 from pipelines.defs.quality import checks as quality_area
+from pipelines.defs.resources import RESOURCES
 
 defs = dg.Definitions.merge(
     ingest_area.defs,
@@ -22,6 +23,7 @@ defs = dg.Definitions.merge(
     # Start-up, not data, dominates a run here: run every step in one process. Every run
     # logs to the console (warnings) and to the progress logger (step lines, log file).
     dg.Definitions(
+        resources=RESOURCES,
         executor=dg.in_process_executor,
         loggers={"console": dg.colored_console_logger, "progress": progress_logger},
     ),

@@ -14,7 +14,13 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from pipelines.defs.dbt.project import DBT_PROJECT_DIR, dbt_executable, dbt_project
+from pipelines.defs.dbt.project import (
+    DBT_PROJECT_DIR,
+    dbt_executable,
+    dbt_project,
+    prune_dbt_targets,
+)
+from pipelines.defs.operations.freshness import MART_FRESHNESS
 from pipelines.lib.warehouse import warehouse_connection
 from pipelines.settings import load_settings
 
@@ -42,6 +48,8 @@ class FunnelDbtTranslator(DagsterDbtTranslator):
         )
         if props["name"] == BATCH_MODEL:
             spec = spec.merge_attributes(deps=[AUDIT_KEY])
+        if schema == "marts":
+            spec = spec.replace_attributes(freshness_policy=MART_FRESHNESS)
         return spec
 
 
@@ -84,10 +92,12 @@ def _with_row_counts(events: list, keys_by_output: Mapping[str, dg.AssetKey]) ->
     manifest=dbt_project().manifest_path,
     project=dbt_project(),
     dagster_dbt_translator=FunnelDbtTranslator(),
+    required_resource_keys={"warehouse_lock"},
 )
 def funnel_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     # Events are held until dbt exits so each model's row count can be read from the file.
     events = list(dbt.cli(dbt_build_args(), context=context).stream())
+    prune_dbt_targets()  # each invocation leaves target/<id>/; keep the latest few
     yield from _with_row_counts(events, context.assets_def.keys_by_output_name)
 
 

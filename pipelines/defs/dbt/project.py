@@ -80,3 +80,22 @@ def mart_names() -> list[str]:
         for node in manifest["nodes"].values()
         if node["resource_type"] == "model" and node["config"].get("schema") == "marts"
     )
+
+
+KEEP_DBT_TARGETS = 5  # each dbt invocation of dagster-dbt writes target/<id>/ (logs, results)
+
+
+def prune_dbt_targets(keep: int = KEEP_DBT_TARGETS) -> list[Path]:
+    """Remove all but the newest `keep` per-invocation dbt target folders (logs and run
+    results of old runs), keeping target/ itself (manifest, partial parse state)."""
+    import shutil
+
+    target = DBT_PROJECT_DIR / "target"
+    runs = sorted(
+        (p for p in target.iterdir() if p.is_dir() and (p / "run_results.json").exists()),
+        key=lambda p: p.stat().st_mtime,
+    ) if target.exists() else []  # fmt: skip
+    removed = runs[: max(0, len(runs) - keep)]
+    for path in removed:
+        shutil.rmtree(path, ignore_errors=True)
+    return removed

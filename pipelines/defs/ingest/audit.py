@@ -109,6 +109,7 @@ def _reconciliation(loads: list[tuple]) -> dg.AssetCheckResult:
     group_name="raw",
     deps=[dg.AssetKey(["raw", e.name]) for e in ENTITIES],
     kinds={"duckdb"},
+    required_resource_keys={"warehouse_lock"},
     description="The raw layer after this run's extraction: the loads since the last "
     "committed dbt build, reconciled file by file, and the raw Great Expectations suites on "
     "their rows. Runs before dbt.",

@@ -25,9 +25,7 @@ HOLDOUT_WARN_ABS_ERROR = 0.20
 def holdout_result(row: dict | None) -> dg.AssetCheckResult:
     """The check's verdict on the holdout row (see module doc)."""
     if row is None:
-        return dg.AssetCheckResult(
-            passed=True, metadata={"skipped": "no holdout evaluation yet"}
-        )
+        return dg.AssetCheckResult(passed=True, metadata={"skipped": "no holdout evaluation yet"})
     metadata = {k: v for k, v in row.items() if v is not None and k != "outcome"}
     metadata = {k: (str(v) if not isinstance(v, int | float | str | bool) else v)
                 for k, v in metadata.items()}  # fmt: skip
@@ -58,6 +56,7 @@ def holdout_result(row: dict | None) -> dg.AssetCheckResult:
     asset=PREDICTIONS_KEY,
     name=CHECK_NAME,
     blocking=False,
+    required_resource_keys={"warehouse_lock"},
     additional_deps=[dg.AssetKey(["predict", "customer_prediction_holdout"])],
     description="BG/NBD fitted on all but the last min(26 weeks, a third of the history) "
     "predicts the repeat purchase days of that holdout within ±20% (dbt model "

@@ -7,8 +7,10 @@ publishes the marts once, whatever days it loaded.
 
 import dagster as dg
 
-from pipelines.defs.dbt.project import mart_names
+from pipelines.defs.dbt.project import mart_names, prune_dbt_targets
 from pipelines.defs.quality.checks import write_data_docs
+from pipelines.lib.compaction import compact_database
+from pipelines.lib.erasure_sweep import erasures_to_sweep, record_sweep
 from pipelines.lib.serving import publish_marts
 from pipelines.settings import load_settings
 
@@ -21,15 +23,33 @@ PUBLISHED_KEY = dg.AssetKey(["serving", "marts"])
     group_name="serving",
     deps=MART_KEYS,
     kinds={"duckdb", "parquet"},
+    required_resource_keys={"warehouse_lock"},
     description="The published marts: `$FUNNEL_SERVING_DIR/marts.duckdb` (schema `marts`) and "
     "`$FUNNEL_SERVING_DIR/parquet/<mart>.parquet`, swapped in atomically.",
 )
 def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     settings = load_settings()
-    rows = publish_marts(settings.warehouse_path, settings.serving_dir)
+    erased_until = erasures_to_sweep(settings.warehouse_path)
+    rows = publish_marts(
+        settings.warehouse_path,
+        settings.serving_dir,
+        erasure_applied=erased_until is not None,
+        marts=mart_names(),
+    )
     context.log.info(f"Published {len(rows)} marts to {settings.serving_dir}")
     docs = write_data_docs(settings.warehouse_path, settings.serving_dir)
     context.log.info(f"Great Expectations data docs written to {docs}")
+    sweep: dict = {}
+    if erased_until is not None:
+        # Erased people's rows still sit in the warehouse file's free blocks: rewrite it.
+        compacted = compact_database(settings.warehouse_path)
+        prune_dbt_targets()
+        record_sweep(settings.warehouse_path, erased_until)
+        context.log.info(
+            f"Erasure sweep: older serving versions removed, warehouse rewritten in "
+            f"{compacted.seconds:.1f} s ({compacted.bytes_before:,} -> {compacted.bytes_after:,} B)"
+        )
+        sweep = {"erasure_sweep_seconds": dg.MetadataValue.float(round(compacted.seconds, 2))}
     table = "\n".join(
         ["| mart | rows |", "|---|---:|", *(f"| {m} | {n} |" for m, n in rows.items())]
     )
@@ -38,6 +58,7 @@ def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             "serving_dir": dg.MetadataValue.path(str(settings.serving_dir)),
             "marts": dg.MetadataValue.md(table),
             **{f"rows_{m}": dg.MetadataValue.int(n) for m, n in rows.items()},
+            **sweep,
         }
     )
 

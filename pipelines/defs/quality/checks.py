@@ -140,9 +140,7 @@ def run_suites(
             )
     for table, table_validation in validations.items():
         context.log.info(validation.summary_markdown(table_validation, with_samples=False))
-        yield check_result(
-            table_validation, tables[table], blocking, check_name(table), data_docs
-        )
+        yield check_result(table_validation, tables[table], blocking, check_name(table), data_docs)
 
 
 def build_suite_checks(
@@ -168,7 +166,9 @@ def build_suite_checks(
     ]
     keys = dict(asset_keys_by_table)
 
-    @dg.multi_asset_check(specs=specs, name=name, can_subset=True)
+    @dg.multi_asset_check(
+        specs=specs, name=name, can_subset=True, required_resource_keys={"warehouse_lock"}
+    )
     def _suites(context: dg.AssetCheckExecutionContext):
         selected = {
             table: key
@@ -209,11 +209,17 @@ def _defs() -> dg.Definitions:
     return dg.Definitions(
         asset_checks=[
             build_suite_checks(
-                "core_suites", core, blocking=False, warehouse_path_fn=warehouse,
+                "core_suites",
+                core,
+                blocking=False,
+                warehouse_path_fn=warehouse,
                 serving_dir_fn=serving,
             ),
             build_suite_checks(
-                "mart_suites", published, blocking=True, warehouse_path_fn=warehouse,
+                "mart_suites",
+                published,
+                blocking=True,
+                warehouse_path_fn=warehouse,
                 serving_dir_fn=serving,
             ),
         ]  # fmt: skip
