@@ -7,8 +7,11 @@ STAMP  := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # One planned event per asset for a range run, not one per asset and day (see BENCHMARKS.md).
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= true
+# The demo, the UI and the benchmarks run on generated data: the public development secret
+# is fine there. A real deployment sets FUNNEL_PSEUDONYMISATION_SECRET (see the README).
+DEV_ENV := FUNNEL_ENV=$${FUNNEL_ENV:-dev}
 
-.PHONY: demo test dev lint fmt bench lock clean docs
+.PHONY: demo test dev lint fmt bench lock clean docs docs-serve system-deps
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
@@ -21,10 +24,17 @@ venv: $(STAMP)
 
 ## demo: generate a 120-day landing zone and run the whole pipeline over it
 demo: $(STAMP)
-	$(BIN)/python -m pipelines demo
+	$(DEV_ENV) $(BIN)/python -m pipelines demo
+
+## system-deps: what the browser (and Spark) tests need from Debian, installed when missing
+system-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo "Installing Debian's chromium (browser tests) ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
 
 ## test: the full test suite (unit, dbt, end-to-end, browser)
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest
 
 ## dev: the Dagster UI (webserver + daemon) on workspace.yaml
@@ -32,23 +42,32 @@ dev: $(STAMP)
 	mkdir -p $(DAGSTER_HOME)
 	test "$(DAGSTER_HOME)" != "$(CURDIR)/.dagster_home" -a -f $(DAGSTER_HOME)/dagster.yaml \
 		|| cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -w workspace.yaml
+	$(DEV_ENV) $(BIN)/dagster dev -w workspace.yaml
 
+## lint: ruff (Python) and sqlfluff (the dbt models, rendered by dbt)
 lint: $(STAMP)
-	$(BIN)/ruff check pipelines tests bench
-	$(BIN)/ruff format --check pipelines tests bench
+	$(BIN)/ruff check pipelines tests bench dbt_project/models
+	$(BIN)/ruff format --check pipelines tests bench dbt_project/models
+	cd dbt_project && FUNNEL_WAREHOUSE_PATH=$${FUNNEL_WAREHOUSE_PATH:-$(CURDIR)/data/lint.duckdb} \
+		FUNNEL_ENV=dev ../$(BIN)/sqlfluff lint models tests macros
 
 fmt: $(STAMP)
-	$(BIN)/ruff check --fix pipelines tests bench
-	$(BIN)/ruff format pipelines tests bench
+	$(BIN)/ruff check --fix pipelines tests bench dbt_project/models
+	$(BIN)/ruff format pipelines tests bench dbt_project/models
 
 SCALE ?= default
 ## bench: throughput at scale, written to BENCHMARKS.md (not part of make test)
 bench: $(STAMP)
-	$(BIN)/python -m bench --scale $(SCALE)
+	$(DEV_ENV) $(BIN)/python -m bench --scale $(SCALE)
 
+## docs: the dbt docs as one self-contained page, dbt_project/target/static_index.html
 docs: $(STAMP)
-	$(BIN)/python -m pipelines dbt-docs
+	cd dbt_project && FUNNEL_ENV=dev ../$(BIN)/dbt docs generate --static --profiles-dir . \
+		&& echo "dbt docs: $(CURDIR)/dbt_project/target/static_index.html"
+
+## docs-serve: the dbt docs on http://127.0.0.1:8080
+docs-serve: docs
+	cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8080
 
 ## lock: re-resolve constraints.txt from pyproject.toml's ranges
 lock:

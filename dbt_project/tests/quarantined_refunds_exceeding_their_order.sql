@@ -2,6 +2,9 @@
 -- (int_refunds_validated); they count nowhere until corrected at the source.
 {{ config(severity='warn') }}
 
-select refund_id, order_id, quarantine_reason
+select
+    refund_id,
+    order_id,
+    quarantine_reason
 from {{ ref('int_refunds_validated') }}
 where quarantine_reason is not null

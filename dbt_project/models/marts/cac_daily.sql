@@ -129,13 +129,13 @@ spend_by_channel_day as (
         channel,
         {{ exact_sum('spend_reporting') }} as spend
     from spend
-    where spend_date in (select date from computed_dates)
+    where spend_date in (select computed_dates.date from computed_dates)
     group by all
 ),
 
 credits_in_scope as (
     select * from credits
-    where conversion_date in (select date from computed_dates)
+    where conversion_date in (select computed_dates.date from computed_dates)
 ),
 
 conversions_by_channel_day as (
@@ -205,10 +205,22 @@ blended as (
 ),
 
 daily as (
-    select date, channel, attribution_model, spend, new_leads, new_customers
+    select
+        date,
+        channel,
+        attribution_model,
+        spend,
+        new_leads,
+        new_customers
     from per_channel
     union all
-    select date, channel, attribution_model, spend, new_leads, new_customers
+    select
+        date,
+        channel,
+        attribution_model,
+        spend,
+        new_leads,
+        new_customers
     from blended
 ),
 

@@ -33,9 +33,11 @@ final as (
         -- status and flags
         cast(
             case
-                when date_diff('day', customers.last_purchase_date, as_of.as_of_date)
+                when
+                    date_diff('day', customers.last_purchase_date, as_of.as_of_date)
                     <= {{ setting_int('active_days') }} then 'active'
-                when date_diff('day', customers.last_purchase_date, as_of.as_of_date)
+                when
+                    date_diff('day', customers.last_purchase_date, as_of.as_of_date)
                     <= {{ setting_int('at_risk_days') }} then 'at_risk'
                 else 'churned'
             end as varchar

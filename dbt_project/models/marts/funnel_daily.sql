@@ -88,8 +88,14 @@ sales_cycles as (
     inner join all_stages as purchase
         on
             interest.customer_key = purchase.customer_key
-            and purchase.stage = (select stage from funnel_stages where conversion_type = 'customer')
-    where interest.stage = (select stage from funnel_stages where conversion_type = 'lead')
+            and purchase.stage = (
+                select funnel_stages.stage from funnel_stages
+                where funnel_stages.conversion_type = 'customer'
+            )
+    where interest.stage = (
+        select funnel_stages.stage from funnel_stages
+        where funnel_stages.conversion_type = 'lead'
+    )
 ),
 
 aggregated as (
@@ -109,7 +115,10 @@ aggregated as (
         on
             stage_transitions.customer_key = sales_cycles.customer_key
             and stage_transitions.stage
-            = (select stage from funnel_stages where conversion_type = 'lead')
+            = (
+                select funnel_stages.stage from funnel_stages
+                where funnel_stages.conversion_type = 'lead'
+            )
     group by all
 ),
 

@@ -12,7 +12,7 @@ as_of as (
 -- the fact carries the dormant month after the last purchase even before it begins
 lifecycle as (
     select * from {{ ref('fct_customer_lifecycle_monthly') }}
-    where month <= (select as_of_month from as_of)
+    where month <= (select as_of.as_of_month from as_of)
 ),
 
 states as (
@@ -22,7 +22,7 @@ states as (
 month_spine as (
     select cast(unnest(generate_series(
         (select min(month) from lifecycle),
-        (select as_of_month from as_of),
+        (select as_of.as_of_month from as_of),
         interval 1 month
     )) as date) as month
 ),

@@ -12,7 +12,6 @@ import pandas as pd
 
 from pipelines.lib import clv_models
 
-
 COLUMNS = (
     "outcome", "reason", "as_of_date", "calibration_end", "holdout_weeks",
     "calibration_customers", "converged", "boundary_note", "calibration_r",

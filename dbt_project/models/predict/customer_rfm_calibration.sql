@@ -19,7 +19,7 @@ purchases as (
         order_date,
         net_revenue
     from {{ ref('fct_orders') }}
-    where is_purchase and order_date <= (select as_of_date from as_of)
+    where is_purchase and order_date <= (select max(as_of_dates.as_of_date) from as_of as as_of_dates)
 
 ),
 
@@ -53,7 +53,7 @@ calibration_days as (
         purchases.order_date,
         {{ exact_sum('coalesce(purchases.net_revenue, 0)') }} as day_net_revenue
     from purchases
-    where purchases.order_date <= (select calibration_end from cutoff)
+    where purchases.order_date <= (select cutoff.calibration_end from cutoff)
     group by purchases.customer_key, purchases.order_date
 
 ),
@@ -64,7 +64,7 @@ summary as (
         customer_key,
         cast(count(*) - 1 as integer) as frequency,
         date_diff('day', min(order_date), max(order_date)) / 7.0 as recency_weeks,
-        date_diff('day', min(order_date), (select calibration_end from cutoff)) / 7.0
+        date_diff('day', min(order_date), (select cutoff.calibration_end from cutoff)) / 7.0
             as age_weeks,
         coalesce(
             (
@@ -86,7 +86,7 @@ holdout_activity as (
         count(distinct order_date) as holdout_purchase_days,
         {{ exact_sum('coalesce(net_revenue, 0)') }} as holdout_net_revenue
     from purchases
-    where order_date > (select calibration_end from cutoff)
+    where order_date > (select cutoff.calibration_end from cutoff)
     group by customer_key
 
 )

@@ -20,7 +20,7 @@ purchase_days as (
         orders.order_date,
         {{ exact_sum('coalesce(orders.net_revenue, 0)') }} as day_net_revenue
     from {{ ref('fct_orders') }} as orders
-    where orders.is_purchase and orders.order_date <= (select as_of_date from as_of)
+    where orders.is_purchase and orders.order_date <= (select as_of.as_of_date from as_of)
     group by orders.customer_key, orders.order_date
 
 )
@@ -29,7 +29,7 @@ select
     customer_key,
     cast(count(*) - 1 as integer) as frequency,
     date_diff('day', min(order_date), max(order_date)) / 7.0 as recency_weeks,
-    date_diff('day', min(order_date), (select as_of_date from as_of)) / 7.0 as age_weeks,
+    date_diff('day', min(order_date), (select as_of.as_of_date from as_of)) / 7.0 as age_weeks,
     coalesce(
         (
             cast(sum(cast(day_net_revenue as decimal(38, 10))) as double)
@@ -38,6 +38,6 @@ select
         / nullif(count(*) - 1, 0),
         0
     ) as mean_repeat_net_spend,
-    (select as_of_date from as_of) as as_of_date
+    (select as_of.as_of_date from as_of) as as_of_date
 from purchase_days
 group by customer_key

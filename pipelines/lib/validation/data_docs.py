@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 DATA_DOCS_DIRNAME = "data_docs"
 
 
-
 def results_dir_for(warehouse_path: Path) -> Path:
     """Where the latest GE result of each table is kept: beside the warehouse file."""
     return Path(warehouse_path).parent / "validation_results"
@@ -59,7 +58,6 @@ def load_results(results_dir: Path) -> list[ExpectationSuiteValidationResult]:
         schema.load(json.loads(path.read_text()))
         for path in sorted(Path(results_dir).glob("*.*.json"))
     ]
-
 
 
 def build_data_docs(

@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from great_expectations.core import ExpectationSuiteValidationResult
 
 
-
 @dataclass(frozen=True)
 class ExpectationOutcome:
     """One expectation's result, flattened for check metadata."""
@@ -182,5 +181,3 @@ def summary_markdown(validation: TableValidation, with_samples: bool = True) -> 
             f"{cell(observed)} | {cell(o.description)} |"
         )
     return "\n".join(lines)
-
-

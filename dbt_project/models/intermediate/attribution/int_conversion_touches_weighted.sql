@@ -42,7 +42,7 @@ journeys as (
     inner join touchpoints
         on
             conversions.customer_key = touchpoints.customer_key
-            and touchpoints.occurred_at <= conversions.conversion_at
+            and conversions.conversion_at >= touchpoints.occurred_at
     window journey as (
         partition by conversions.customer_key, conversions.conversion_type
         order by touchpoints.occurred_at, touchpoints.touchpoint_id
@@ -90,4 +90,7 @@ select
     weighted.decay_weight,
     decay_totals.total_decay_weight
 from weighted
-inner join decay_totals using (customer_key, conversion_type)
+inner join decay_totals
+    on
+        weighted.customer_key = decay_totals.customer_key
+        and weighted.conversion_type = decay_totals.conversion_type

@@ -79,15 +79,15 @@ crm_stage_events as (
 
     select
         contacts.customer_key,
-        lower(trim(mapping.funnel_stage)) as stage,
+        lower(trim(stage_mapping.funnel_stage)) as stage,
         min(events.occurred_at) as occurred_at
     from {{ ref('stg_crm__lifecycle_events') }} as events
     inner join {{ ref('stg_crm__contacts') }} as contacts
         on events.contact_id = contacts.contact_id
-    inner join {{ ref('crm_stage_mapping') }} as mapping
-        on lower(trim(mapping.crm_stage)) = events.crm_stage
+    inner join {{ ref('crm_stage_mapping') }} as stage_mapping
+        on lower(trim(stage_mapping.crm_stage)) = events.crm_stage
     where {{ people_changed_filter(people_changed, 'contacts.customer_key') }}
-    group by contacts.customer_key, lower(trim(mapping.funnel_stage))
+    group by contacts.customer_key, lower(trim(stage_mapping.funnel_stage))
 
 ),
 
