@@ -1,4 +1,4 @@
-"""BG/NBD and Gamma-Gamma fits, the RFM summary SQL and the customer_predictions asset.
+"""BG/NBD and Gamma-Gamma fits, on the RFM summary the dbt project builds.
 
 The reference data is Fader & Hardie's CDNOW sample (2,357 customers of the March 1997
 cohort, 78 weeks of transactions) as shipped inside the `lifetimes` package, a test-only
@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from scipy import integrate, special
 
-from pipelines.defs.predict import rfm
 from pipelines.lib import clv_models as cm
+from tests.dbt_models import build_predictions
 
 pytestmark = pytest.mark.unit
 
@@ -83,13 +83,29 @@ def _assert_two_decimals(estimates: dict[str, float], published: dict[str, float
 
 
 @pytest.fixture(scope="module")
-def cdnow_calibration_summary() -> dict[str, np.ndarray]:
-    """RFM summary of the CDNOW calibration period, built by the asset's own DuckDB SQL."""
-    with duckdb.connect() as con:
+def cdnow_warehouse(tmp_path_factory) -> Path:
+    """A warehouse with CDNOW's orders as core.fct_orders and the predict models built by
+    dbt as of the end of the calibration period."""
+    root = tmp_path_factory.mktemp("cdnow")
+    warehouse = root / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
         _load_cdnow_orders(con)
-        customers = rfm.create_rfm_summary(con, "summary", CDNOW_CALIBRATION_END)
-        assert customers == 2357
-        return rfm.fetch_summary_arrays(con, "summary")
+    build_predictions(warehouse, root, CDNOW_CALIBRATION_END.isoformat())
+    return warehouse
+
+
+@pytest.fixture(scope="module")
+def cdnow_calibration_summary(cdnow_warehouse) -> dict[str, np.ndarray]:
+    """RFM summary of the CDNOW calibration period, built by the dbt model."""
+    columns = ["frequency", "recency_weeks", "age_weeks", "mean_repeat_net_spend"]
+    with duckdb.connect(str(cdnow_warehouse)) as con:  # in-process dbt may hold it read-write
+        fetched = con.execute(
+            "select "
+            + ", ".join(f"{c}::double as {c}" for c in columns)
+            + " from predict.customer_rfm_summary order by customer_key"
+        ).fetchnumpy()
+    assert len(fetched["frequency"]) == 2357
+    return {c: np.asarray(fetched[c], dtype=np.float64) for c in columns}
 
 
 def test_rfm_summary_sql_reproduces_the_shipped_cdnow_summary(cdnow_calibration_summary):
@@ -326,174 +342,3 @@ def test_degenerate_data_is_reported_as_not_converged():
     assert not fit.converged
     with pytest.raises(ValueError, match="at least two customers"):
         cm.fit_gamma_gamma(np.zeros(10), np.zeros(10))
-
-
-# ---------------------------------------------------------------------------------------------
-# The DuckDB summary on hand-made orders
-
-
-def test_rfm_summary_counts_days_and_deducts_refunds():
-    with duckdb.connect() as con:
-        con.execute("create schema core")
-        con.execute(
-            """
-            create table core.fct_orders as select * from (values
-                -- ann: two orders on her first day, a repeat day with a partial refund,
-                -- a cancelled order and an order after the cutoff
-                ('a1', 'ann', date '2026-01-01', true, 10.0),
-                ('a2', 'ann', date '2026-01-01', true, 5.0),
-                ('a3', 'ann', date '2026-01-15', true, 15.0),
-                ('a4', 'ann', date '2026-01-15', true, 5.0),
-                ('a5', 'ann', date '2026-01-22', false, 0.0),
-                ('a6', 'ann', date '2026-02-20', true, 99.0),
-                -- bob: one repeat purchase, refunded in full
-                ('b1', 'bob', date '2026-01-08', true, 30.0),
-                ('b2', 'bob', date '2026-01-29', true, 0.0),
-                -- cat: a single purchase
-                ('c1', 'cat', date '2026-01-29', true, 12.0)
-            ) as t(order_id, customer_key, order_date, is_purchase, net_revenue)
-            """
-        )
-        count = rfm.create_rfm_summary(
-            con, "s", dt.date(2026, 1, 29), holdout_end=dt.date(2026, 2, 28)
-        )
-        rows = con.execute(
-            "select customer_key, frequency, recency_weeks, age_weeks, mean_repeat_net_spend, "
-            "holdout_purchase_days, holdout_net_revenue from s order by customer_id"
-        ).fetchall()
-    assert count == 3
-    assert rows == [
-        ("ann", 1, 2.0, 4.0, 20.0, 1, 99.0),
-        ("bob", 1, 3.0, 3.0, 0.0, 0, 0.0),
-        ("cat", 0, 0.0, 0.0, 0.0, 0, 0.0),
-    ]
-
-
-# ---------------------------------------------------------------------------------------------
-# The Dagster asset and its check on a small warehouse file
-
-
-def _make_warehouse(path: Path, orders_sql: str | None = None) -> None:
-    with duckdb.connect(str(path)) as con:
-        if orders_sql is None:
-            _load_cdnow_orders(con)
-        else:
-            con.execute("create schema core")
-            con.execute(orders_sql)
-        con.execute("create schema marts")
-        con.execute(
-            """
-            create table marts.customers as
-            select distinct customer_key, 1.0::double as p_alive, -1.0::double as predicted_ltv_12m
-            from core.fct_orders
-            union all
-            select 'no-orders', 0.5, 7.0
-            """
-        )
-
-
-def _materialize(path: Path, partitioned: bool = False):
-    import dagster as dg
-
-    from pipelines.defs.predict.assets import build_predict_assets
-
-    partitions = dg.DailyPartitionsDefinition(start_date="1998-06-01") if partitioned else None
-    asset, check = build_predict_assets(dg.AssetKey(["customers"]), lambda: path, partitions)
-    result = dg.materialize(
-        [asset, check],
-        instance=dg.DagsterInstance.ephemeral(),
-        partition_key="1998-06-30" if partitioned else None,
-        raise_on_error=False,
-    )
-    return result, asset, check
-
-
-def test_customer_predictions_asset_writes_marts_customers(tmp_path):
-    # Partitioned like the graph (the other asset tests run it unpartitioned).
-    path = tmp_path / "warehouse.duckdb"
-    _make_warehouse(path)
-    result, asset, _ = _materialize(path, partitioned=True)
-    assert result.success
-    with duckdb.connect(str(path), read_only=True) as con:
-        customers, bad_p_alive, bad_ltv, nulls, stray = con.execute(
-            """
-            select
-                count(*),
-                count(*) filter (where not p_alive between 0 and 1),
-                count(*) filter (where predicted_ltv_12m < 0),
-                count(*) filter (where p_alive is null or predicted_ltv_12m is null),
-                count(*) filter (where customer_key = 'no-orders' and p_alive is null)
-            from marts.customers
-            """
-        ).fetchone()
-    assert (customers, bad_p_alive, bad_ltv) == (2358, 0, 0)
-    assert nulls == stray == 1  # the customer without orders gets NULL, not a stale value
-    materialization = result.asset_materializations_for_node(asset.node_def.name)[0]
-    metadata = {key: value.value for key, value in materialization.metadata.items()}
-    for name in ("bgnbd_r", "bgnbd_alpha", "bgnbd_a", "bgnbd_b", "gamma_gamma_p"):
-        assert metadata[name] > 0
-    assert metadata["bgnbd_converged"] and metadata["gamma_gamma_converged"]
-    assert metadata["bgnbd_log_likelihood"] < 0 and metadata["gamma_gamma_log_likelihood"] < 0
-    assert metadata["as_of_date"] == "1998-06-30"
-    assert (metadata["customers"], metadata["customers_predicted"]) == (2357, 2357)
-    assert metadata["customers_without_orders"] == 1
-
-    (evaluation,) = result.get_asset_check_evaluations()
-    assert evaluation.check_name == "customer_predictions_holdout"
-    check_metadata = {key: value.value for key, value in evaluation.metadata.items()}
-    assert check_metadata["calibration_bgnbd_converged"]
-    assert check_metadata["holdout_weeks"] == pytest.approx(181 / 7, abs=1e-3)
-    # BG/NBD tracks CDNOW's holdout closely (FHL 2005, Fig. 2): within 20% in aggregate.
-    assert abs(check_metadata["holdout_aggregate_error"]) < 0.2
-    assert evaluation.passed
-
-
-def test_non_converged_fit_writes_nulls_and_fails_the_check(tmp_path):
-    import dagster as dg
-
-    path = tmp_path / "warehouse.duckdb"
-    # Only one-time buyers: no repeat purchase to learn from.
-    _make_warehouse(
-        path,
-        """
-        create table core.fct_orders as
-        select
-            'o' || i as order_id,
-            'c' || i as customer_key,
-            date '2026-01-01' + (i % 90)::int as order_date,
-            true as is_purchase,
-            10.0 as net_revenue
-        from range(300) as t(i)
-        """,
-    )
-    result, asset, _ = _materialize(path)
-    materialization = result.asset_materializations_for_node(asset.node_def.name)[0]
-    assert materialization.metadata["bgnbd_converged"].value is False
-    with duckdb.connect(str(path), read_only=True) as con:
-        assert con.execute(
-            "select count(*) from marts.customers where p_alive is not null "
-            "or predicted_ltv_12m is not null"
-        ).fetchone() == (0,)
-    (evaluation,) = result.get_asset_check_evaluations()
-    assert not evaluation.passed
-    assert evaluation.severity == dg.AssetCheckSeverity.ERROR
-
-
-def test_no_orders_yet_clears_predictions_and_skips_the_check(tmp_path):
-    path = tmp_path / "warehouse.duckdb"
-    _make_warehouse(
-        path,
-        "create table core.fct_orders (order_id varchar, customer_key varchar, "
-        "order_date date, is_purchase boolean, net_revenue double)",
-    )
-    result, asset, _ = _materialize(path)
-    assert result.success
-    materialization = result.asset_materializations_for_node(asset.node_def.name)[0]
-    assert materialization.metadata["customers"].value == 0
-    with duckdb.connect(str(path), read_only=True) as con:
-        assert con.execute("select p_alive, predicted_ltv_12m from marts.customers").fetchall() == [
-            (None, None)
-        ]
-    (evaluation,) = result.get_asset_check_evaluations()
-    assert evaluation.passed
-    assert "skipped" in evaluation.metadata
