@@ -21,6 +21,7 @@ from pipelines.defs.dbt.project import (
     prune_dbt_targets,
 )
 from pipelines.defs.operations.freshness import MART_FRESHNESS
+from pipelines.defs.resources import WarehouseLock
 from pipelines.lib.warehouse import warehouse_connection
 from pipelines.settings import load_settings
 
@@ -92,9 +93,10 @@ def _with_row_counts(events: list, keys_by_output: Mapping[str, dg.AssetKey]) ->
     manifest=dbt_project().manifest_path,
     project=dbt_project(),
     dagster_dbt_translator=FunnelDbtTranslator(),
-    required_resource_keys={"warehouse_lock"},
 )
-def funnel_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def funnel_dbt_assets(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse_lock: WarehouseLock
+):
     # Events are held until dbt exits so each model's row count can be read from the file.
     events = list(dbt.cli(dbt_build_args(), context=context).stream())
     prune_dbt_targets()  # each invocation leaves target/<id>/; keep the latest few
