@@ -36,6 +36,13 @@ MART_TABLES = {
     "customers",
 }
 
+KNOWN_SUITES = (
+    {f"raw.{e.name}" for e in ENTITIES}
+    | {f"core.{t}" for t in CORE_TABLES}
+    | {f"marts.{t}" for t in MART_TABLES}
+    | {"predict.customer_predictions"}
+)
+
 # Valid rows for every core table and mart (one table per suite, consistent within itself).
 VALID_TABLES_SQL = f"""
 create schema core;
@@ -78,10 +85,10 @@ from (values
 ) t(model, touch_index, channel, credit);
 
 create table core.dim_customers as select * from (values
-    ('{K1}', date '2026-01-01', 'email', date '2026-01-03', date '2026-01-04', 2, 11.0,
-     'active', true, true)
-) t(customer_key, cohort_month, acquisition_channel, first_purchase_date, last_purchase_date,
-    purchases, net_revenue, status, marketing_consent, is_crm_contact);
+    ('{K1}', date '2026-01-01', 'email', true, true, date '2026-01-03', date '2026-01-04', 2,
+     11.0)
+) t(customer_key, cohort_month, acquisition_channel, marketing_consent, is_crm_contact,
+    first_purchase_date, last_purchase_date, purchases, net_revenue);
 
 create table core.fct_customer_lifecycle_monthly as select * from (values
     ('{K1}', date '2026-01-01', 'new'), ('{K1}', date '2026-02-01', 'dormant')
@@ -130,7 +137,23 @@ create table marts.customers as select * from (values
      'active', false, null, null)
 ) t(customer_key, cohort_month, acquisition_channel, first_purchase_date, last_purchase_date,
     purchases, net_revenue, status, marketing_consent, p_alive, predicted_ltv_12m);
+
+create schema predict;
+create table predict.customer_predictions as select * from (values
+    ('{K1}', 0.8, 20.0), ('{K2}', null::double, null::double)
+) t(customer_key, p_alive, predicted_ltv_12m);
 """
+SEEDS_DIR = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds"
+
+
+def _load_seeds(con: duckdb.DuckDBPyConnection) -> None:
+    """The dbt seeds, as dbt loads them (schema staging): the suites' value sets."""
+    con.execute("create schema if not exists staging")
+    for seed in SEEDS_DIR.glob("*.csv"):
+        con.execute(
+            f"create table staging.{seed.stem} as select * from read_csv('{seed}', header = true)"
+        )
+
 
 _VALUE_BY_TYPE = {
     "TIMESTAMP": "timestamp '2026-01-02 03:04:05'",
@@ -171,6 +194,7 @@ def valid_warehouse(tmp_path_factory) -> Path:
     for entity in ENTITIES:
         con.execute(_valid_raw_row(entity))
     con.execute(VALID_TABLES_SQL)
+    _load_seeds(con)
     con.close()
     return path
 
@@ -180,13 +204,8 @@ def valid_warehouse(tmp_path_factory) -> Path:
 
 @pytest.mark.unit
 def test_every_raw_core_and_mart_table_has_a_suite_that_loads_in_ge():
-    expected = (
-        {f"raw.{e.name}" for e in ENTITIES}
-        | {f"core.{t}" for t in CORE_TABLES}
-        | {f"marts.{t}" for t in MART_TABLES}
-    )
-    assert set(validation.suite_tables()) == expected
-    for table in expected:
+    assert KNOWN_SUITES <= set(validation.suite_tables())
+    for table in validation.suite_tables():
         suite = validation.load_suite(table)
         assert suite.name == table
         types = [e.expectation_type for e in suite.expectations]
@@ -419,13 +438,13 @@ def test_warning_severity_failures_do_not_block(scores_warehouse):
     result = validation.validate_table(path, "marts.scores", None, expectations_dir)
     (failure,) = result.failures
     assert failure.severity == "warning" and failure.unexpected_count == 2
-    check = check_result(result, blocking=True)
+    check = check_result(result, dg.AssetKey(["marts", "scores"]), blocking=True)
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
 
 
 @pytest.mark.slow
 def test_every_real_suite_runs_clean_on_valid_tables(valid_warehouse):
-    results = validation.validate_tables(valid_warehouse, validation.suite_tables())
+    results = validation.validate_tables(valid_warehouse, sorted(KNOWN_SUITES))
     errors = {t: [o for o in r.outcomes if o.error] for t, r in results.items()}
     assert errors == {t: [] for t in results}
     failures = {t: r.failures for t, r in results.items() if r.failures}
@@ -439,6 +458,7 @@ def test_real_mart_and_core_suites_catch_the_issue_examples(tmp_path):
     path = tmp_path / "bad.duckdb"
     con = duckdb.connect(str(path))
     con.execute(VALID_TABLES_SQL)
+    _load_seeds(con)
     # retention at month 0 below 1 on one cohort row
     con.execute(
         "update marts.ltv_cohorts set retention_rate = 0.5, active_customers = 1 "
@@ -529,14 +549,19 @@ def test_suite_check_blocks_downstream_and_bounds_row_counts_by_the_previous_run
     import dagster as dg
 
     from pipelines.defs.quality.checks import CHECK_NAME, build_suite_checks
+    from pipelines.defs.resources import WarehouseLock
 
     warehouse = tmp_path / "warehouse.duckdb"
     serving = tmp_path / "serving"
     rows_to_write: list[str] = []
 
     @dg.asset(key=["marts", "lifecycle_monthly"])
-    def lifecycle_monthly() -> None:
+    def lifecycle_monthly():
         con = duckdb.connect(str(warehouse))
+        if not con.execute(
+            "select 1 from information_schema.tables where table_name = 'lifecycle_states'"
+        ).fetchall():
+            _load_seeds(con)
         con.execute("create schema if not exists marts")
         con.execute(
             "create or replace table marts.lifecycle_monthly "
@@ -544,6 +569,8 @@ def test_suite_check_blocks_downstream_and_bounds_row_counts_by_the_previous_run
         )
         con.execute(f"insert into marts.lifecycle_monthly values {', '.join(rows_to_write)}")
         con.close()
+        # as dbt's assets do: the previous run's count bounds the row-count expectation
+        return dg.MaterializeResult(metadata={"dagster/row_count": len(rows_to_write)})
 
     published: list[int] = []
 
@@ -552,16 +579,18 @@ def test_suite_check_blocks_downstream_and_bounds_row_counts_by_the_previous_run
         published.append(1)
 
     checks = build_suite_checks(
+        "mart_suites",
         {"marts.lifecycle_monthly": dg.AssetKey(["marts", "lifecycle_monthly"])},
+        blocking=True,
         warehouse_path_fn=lambda: warehouse,
         serving_dir_fn=lambda: serving,
-        blocking_tables={"marts.lifecycle_monthly"},
     )
     instance = dg.DagsterInstance.ephemeral()
 
     def run() -> dg.AssetCheckEvaluation:
         result = dg.materialize(
-            [lifecycle_monthly, publish, *checks],
+            [lifecycle_monthly, publish, checks],
+            resources={"warehouse_lock": WarehouseLock()},
             instance=instance,
             raise_on_error=False,
         )
