@@ -48,6 +48,7 @@ dev: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check pipelines tests bench dbt_project/models
 	$(BIN)/ruff format --check pipelines tests bench dbt_project/models
+	mkdir -p data
 	cd dbt_project && FUNNEL_WAREHOUSE_PATH=$${FUNNEL_WAREHOUSE_PATH:-$(CURDIR)/data/lint.duckdb} \
 		FUNNEL_ENV=dev ../$(BIN)/sqlfluff lint models tests macros
 

@@ -34,6 +34,8 @@ ASSETS = {
     "predict/customer_rfm_summary", "predict/customer_rfm_calibration",
     "predict/customer_prediction_fits", "predict/customer_predictions",
     "predict/customer_prediction_holdout",
+    # dbt: the metrics layer's time spine
+    "semantic/metricflow_time_spine",
     # publication
     "serving/marts", "serving/report",
 }  # fmt: skip

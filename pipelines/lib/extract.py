@@ -32,7 +32,7 @@ from pipelines.lib.landing_contract import (
     Column,
     Entity,
 )
-from pipelines.lib.raw_schema import ERASED_KEYS_TABLE, RAW_SCHEMA, table_columns
+from pipelines.lib.raw_schema import ERASED_KEYS_TABLE, LOAD_LOG_TABLE, RAW_SCHEMA, table_columns
 
 ERASED_REASON = "erased: privacy request"
 _EXTENSIONS = ("csv", "parquet", "jsonl")
@@ -271,33 +271,25 @@ def extract_entity(
                 f"({_lit(p)}, {_lit(rel[p])}, DATE {_lit(day_of_file[p])})" for p in rel
             )
             con.execute(f"insert into _file_map values {values}")
+        scanned: dict[str, int] = {}
         for (fmt, columns), paths in groups.items():
-            _load_group(
+            scanned |= _load_group(
                 con, entity, fmt, list(columns), paths, loaded_at, breach_column, breach_reason
             )
+        swept = 0
         if entity.name == "erasure_requests":
-            apply_erasures(con, loaded_at)
+            swept = apply_erasures(con, loaded_at)
         elif _register_erased_ids(con, from_raw_tables=False):
             # This load met an erased person under an id not seen before (say, a contact
             # that landed after the request): sweep the other tables for that id too.
-            apply_erasures(con, loaded_at)
+            swept = apply_erasures(con, loaded_at)
+        counts = _day_counts(con, entity, days_list)
+        _write_load_log(con, entity, days, files, rel, scanned, counts, loaded_at, swept)
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
 
-    counts = dict(
-        ((f, kind), n)
-        for f, kind, n in con.execute(
-            f"""
-            select _source_file, 'loaded', count(*) from {table}
-            where _partition_date in ({days_list}) group by 1
-            union all
-            select source_file, 'rejected', count(*) from {rejects}
-            where entity = {_lit(entity.name)} and partition_date in ({days_list}) group by 1
-            """
-        ).fetchall()
-    )
     reports = []
     for day in days:
         path = files.get(day)
@@ -310,7 +302,60 @@ def extract_entity(
     return reports
 
 
-def _load_group(con, entity, fmt, columns, paths, loaded_at, breach_column, breach_reason):
+def _day_counts(con, entity: Entity, days_list: str) -> dict[tuple[str, str], int]:
+    """Rows loaded, rejected and erased-at-load of the window, by (source file, kind)."""
+    table = f"{RAW_SCHEMA}.{entity.name}"
+    rejects = f"{RAW_SCHEMA}.{REJECTED_ROWS_TABLE}"
+    return dict(
+        ((f, kind), n)
+        for f, kind, n in con.execute(
+            f"""
+            select _source_file, 'loaded', count(*) from {table}
+            where _partition_date in ({days_list}) group by 1
+            union all
+            select source_file, 'rejected', count(*) from {rejects}
+            where entity = {_lit(entity.name)} and partition_date in ({days_list}) group by 1
+            union all
+            select source_file, 'erased', count(*) from {rejects}
+            where entity = {_lit(entity.name)} and partition_date in ({days_list})
+                and reason = {_lit(ERASED_REASON)} group by 1
+            """
+        ).fetchall()
+    )
+
+
+def _write_load_log(con, entity, days, files, rel, scanned, counts, loaded_at, swept) -> None:
+    """Replace the window's rows of raw.load_log: one per day, in the load's transaction.
+
+    `data_records` is what the reader scanned from the file, counted before rows are split
+    into loaded and rejected, so the load audit's reconciliation checks that split.
+    `swept` rows of other tables moved out by an erasure sweep count on the window's first
+    day, so the batch that follows knows it erased rows."""
+    log = f"{RAW_SCHEMA}.{LOAD_LOG_TABLE}"
+    days_list = ", ".join(f"DATE {_lit(d)}" for d in days) or "NULL"
+    con.execute(
+        f"delete from {log} where entity = {_lit(entity.name)} and partition_date in ({days_list})"
+    )
+    values = []
+    for i, day in enumerate(days):
+        path = files.get(day)
+        name = rel[str(path)] if path is not None else None
+        loaded = counts.get((name, "loaded"), 0) if name else 0
+        rejected = counts.get((name, "rejected"), 0) if name else 0
+        erased = (counts.get((name, "erased"), 0) if name else 0) + (swept if i == 0 else 0)
+        source = _lit(name) if name else "NULL"
+        values.append(
+            f"({_lit(entity.name)}, DATE {_lit(day)}, {source}, TIMESTAMP {_lit(str(loaded_at))},"
+            f" {scanned.get(name, 0) if name else 0}, {loaded}, {rejected}, {erased})"
+        )
+    if values:
+        con.execute(f"insert into {log} values {', '.join(values)}")
+
+
+def _load_group(
+    con, entity, fmt, columns, paths, loaded_at, breach_column, breach_reason
+) -> dict[str, int]:
+    """Load one group of same-shaped files; returns the records scanned per source file."""
     contract = set(entity.column_names)
     extra = [c for c in columns if c not in contract]
     extra_map = (
@@ -361,6 +406,12 @@ def _load_group(con, entity, fmt, columns, paths, loaded_at, breach_column, brea
         f" select {names} from _typed where _breach_reason is null"
     )
     _insert_rejects(con, entity, fmt, loaded_at)
+    return {
+        source_file: n
+        for source_file, n in con.execute(
+            "select _source_file, count(*) from _typed group by 1"
+        ).fetchall()
+    }
 
 
 def _insert_rejects(con, entity: Entity, fmt: str, loaded_at) -> None:

@@ -8,8 +8,6 @@ import dagster as dg
 
 from pipelines.settings import load_settings
 
-WAREHOUSE_POOL = "duckdb_warehouse"  # one writer at a time on the warehouse file
-
 daily_partitions = dg.DailyPartitionsDefinition(
     start_date=load_settings().start_date.isoformat(), timezone="UTC"
 )

@@ -6,10 +6,11 @@ import shutil
 import duckdb
 import pytest
 
-from pipelines.lib.serving import MARTS
+from pipelines.defs.dbt.project import mart_names
 from tests.conftest import E2E_START, make_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+MARTS = tuple(mart_names())
 
 
 def _marts(serving_dir) -> dict[str, list[tuple]]:

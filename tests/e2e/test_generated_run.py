@@ -10,11 +10,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.defs.dbt.project import mart_names
 from pipelines.lib.landing_contract import ENTITIES
-from pipelines.lib.serving import MARTS
 from tests.conftest import E2E_START
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+MARTS = tuple(mart_names())
 
 END = E2E_START + dt.timedelta(days=44)
 

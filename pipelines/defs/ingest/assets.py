@@ -4,7 +4,7 @@ import dagster as dg
 
 from pipelines.lib.extract import FileReport, LandingContractError, extract_entity
 from pipelines.lib.landing_contract import ENTITIES, Entity
-from pipelines.lib.partitions import WAREHOUSE_POOL, daily_partitions, single_run, window_days
+from pipelines.lib.partitions import daily_partitions, single_run, window_days
 from pipelines.lib.warehouse import warehouse_connection
 from pipelines.settings import load_settings
 
@@ -45,10 +45,10 @@ def build_raw_asset(entity: Entity) -> dg.AssetsDefinition:
         group_name="raw",
         description=f"`raw.{entity.name}`: {entity.description} Landing files "
         f"`{entity.directory}/YYYY-MM-DD.csv` (or .parquet/.jsonl), typed, with lineage "
-        "columns; breaching rows go to `raw.rejected_rows`.",
+        "columns; breaching rows go to `raw.rejected_rows`; one row per day in `raw.load_log`.",
         partitions_def=daily_partitions,
         backfill_policy=single_run,
-        pool=WAREHOUSE_POOL,
+        required_resource_keys={"warehouse_lock"},
         deps=deps,
         kinds={"duckdb", "csv"},
         retry_policy=dg.RetryPolicy(max_retries=2, delay=5),
