@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -147,10 +148,118 @@ def test_a_failed_publication_keeps_the_last_good_version(tmp_path):
     con.execute("drop table marts.customers")
     con.close()
     with pytest.raises(duckdb.CatalogException):
-        publish_marts(warehouse, serving)
+        publish_marts(warehouse, serving, marts=MARTS)  # customers is listed but gone
     assert current_version(serving) == good
     assert customer_keys(serving / "marts.duckdb") == ["a"]
     make_warehouse(warehouse, ["a", "b"])
     publish_marts(warehouse, serving)  # cleans the failed attempt's leftovers
     assert not list(serving.glob(".marts.duckdb.*"))
     assert versions(serving) == {good.name, current_version(serving).name}
+
+
+def test_money_and_counts_are_typed_and_the_dbt_docs_become_comments(tmp_path):
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving"
+    make_warehouse(warehouse, ["a"])
+    con = duckdb.connect(str(warehouse))
+    con.execute(
+        "create or replace table marts.cac_daily as select * from (values"
+        " ('google_ads', 10.004, 0.5::double, 2.0::double, 20.008),"
+        " ('all', 10.004, 1.0::double, 2.0::double, null)"
+        ") t(channel, spend, new_customers, cohort_customers, cac)"
+    )
+    con.close()
+    descriptions = {
+        "cac_daily": {
+            "table": "Daily spend and CAC. It's per channel.",
+            "columns": {
+                "spend": "Ad spend in reporting currency.",
+                "new_customers": "A sum of fractional credits.",
+                "not_a_column": "ignored",
+            },
+            "money": ["spend", "cac"],
+            "counts": ["cohort_customers"],
+        }
+    }
+    publish_marts(warehouse, serving, descriptions=descriptions)
+
+    con = duckdb.connect(str(serving / "marts.duckdb"), read_only=True)
+    try:
+        types = dict(
+            con.execute(
+                "select column_name, data_type from duckdb_columns() where table_name = 'cac_daily'"
+            ).fetchall()
+        )
+        assert types == {
+            "channel": "VARCHAR",
+            "spend": "DECIMAL(18,2)",
+            "new_customers": "DOUBLE",  # attributed credit stays fractional
+            "cohort_customers": "BIGINT",
+            "cac": "DECIMAL(18,2)",
+        }
+        comments = dict(
+            con.execute(
+                "select column_name, comment from duckdb_columns() where table_name = 'cac_daily'"
+            ).fetchall()
+        )
+        assert comments["new_customers"] == "A sum of fractional credits."
+        assert comments["channel"] is None
+        assert con.execute(
+            "select comment from duckdb_tables() where table_name = 'cac_daily'"
+        ).fetchall() == [("Daily spend and CAC. It's per channel.",)]
+        rows = con.execute("select spend, cac from cac_daily order by channel").fetchall()
+        assert [tuple(str(v) for v in r) for r in rows] == [("10.00", "None"), ("10.00", "20.01")]
+        # A mart without a description is copied as it is.
+        assert con.execute(
+            "select data_type from duckdb_columns() where table_name = 'customers'"
+            " and column_name = 'net_revenue'"
+        ).fetchall() == [("DOUBLE",)]
+        parquet = str(serving / "parquet" / "cac_daily.parquet")
+        assert con.execute(
+            f"select typeof(spend), typeof(cac), typeof(cohort_customers) from '{parquet}' limit 1"
+        ).fetchall() == [("DECIMAL(18,2)", "DECIMAL(18,2)", "BIGINT")]
+    finally:
+        con.close()
+    assert not list(serving.glob("*.wal")) and not list(serving.glob(".marts.duckdb.*"))
+
+
+def test_mart_descriptions_read_the_marts_docs_and_meta_from_the_manifest(tmp_path):
+    from pipelines.lib.mart_docs import mart_descriptions
+
+    def model(name, schema, columns):
+        return {
+            "resource_type": "model",
+            "name": name,
+            "config": {"schema": schema},
+            "description": f"  About {name}.\n",
+            "columns": columns,
+        }
+
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(
+        json.dumps(
+            {
+                "nodes": {
+                    "model.funnel.cac_daily": model(
+                        "cac_daily",
+                        "marts",
+                        {
+                            "spend": {"description": "Spend.", "meta": {"money": True}},
+                            "cac": {"description": "CAC.", "config": {"meta": {"money": True}}},
+                            "new_customers": {"description": "Fractional credit.", "meta": {}},
+                            "customers": {"description": "", "meta": {"count": True}},
+                        },
+                    ),
+                    "model.funnel.fct_orders": model("fct_orders", "core", {}),
+                    "test.funnel.x": {"resource_type": "test", "name": "x", "config": {}},
+                }
+            }
+        )
+    )
+    assert mart_descriptions(manifest) == {
+        "cac_daily": {
+            "table": "About cac_daily.",
+            "columns": {"spend": "Spend.", "cac": "CAC.", "new_customers": "Fractional credit."},
+            "money": ["spend", "cac"],
+            "counts": ["customers"],
+        }
+    }

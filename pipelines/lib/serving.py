@@ -31,14 +31,21 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
+
+if TYPE_CHECKING:
+    from pipelines.lib.mart_docs import MartDoc
 
 VERSIONS_DIR = ".versions"
 PARQUET_LINK = "parquet"
 SERVING_DB = "marts.duckdb"
+SERVING_STORAGE_VERSION = "v1.1.0"  # the oldest format DuckDB 2.0 writes that 1.1 reads
+MONEY_TYPE = "decimal(18, 2)"  # amounts in the reporting currency, to the cent
+COUNT_TYPE = "bigint"
 
 
 def _lit(value: str) -> str:
@@ -51,12 +58,15 @@ def publish_marts(
     *,
     erasure_applied: bool = False,
     marts: Sequence[str] | None = None,
+    descriptions: Mapping[str, MartDoc] | None = None,
 ) -> dict[str, int]:
     """Copy every mart from the warehouse to the serving folder; returns rows per mart.
 
     The caller must hold the warehouse lock (one publication at a time). `erasure_applied`:
     the run removed people; delete every older version at once instead of keeping one.
     `marts`: the names to publish (default: every table of the warehouse's `marts` schema).
+    `descriptions`: per mart, the dbt docs' descriptions and money/count columns (see the
+    module doc); marts missing from it are copied as they are.
     """
     serving_dir.mkdir(parents=True, exist_ok=True)
     versions = serving_dir / VERSIONS_DIR
@@ -66,7 +76,7 @@ def publish_marts(
     db_aside = serving_dir / f".{SERVING_DB}.{tag}"
     parquet_aside = versions / f"parquet-{tag}"
     parquet_aside.mkdir()
-    rows = _build(warehouse_path, db_aside, parquet_aside, marts)
+    rows = _build(warehouse_path, db_aside, parquet_aside, marts, descriptions or {})
     os.replace(db_aside, serving_dir / SERVING_DB)
     _swap_symlink(serving_dir / PARQUET_LINK, parquet_aside)
     if erasure_applied:
@@ -75,12 +85,20 @@ def publish_marts(
 
 
 def _build(
-    warehouse_path: Path, db_path: Path, parquet_dir: Path, marts: Sequence[str] | None
+    warehouse_path: Path,
+    db_path: Path,
+    parquet_dir: Path,
+    marts: Sequence[str] | None,
+    descriptions: Mapping[str, MartDoc],
 ) -> dict[str, int]:
     """Write the new version aside: one DuckDB file and one Parquet file per mart."""
     rows: dict[str, int] = {}
-    con = duckdb.connect(str(db_path))
+    con = duckdb.connect()  # in memory: the serving file is attached in the older format
     try:
+        con.execute(
+            f"attach {_lit(str(db_path))} as serving"
+            f" (storage_version {_lit(SERVING_STORAGE_VERSION)})"
+        )
         con.execute(f"attach {_lit(str(warehouse_path))} as wh (read_only)")
         if marts is None:
             marts = [
@@ -91,15 +109,67 @@ def _build(
                 ).fetchall()
             ]
         for mart in marts:
-            con.execute(f"create table main.{mart} as select * from wh.marts.{mart}")
-            rows[mart] = con.execute(f"select count(*) from main.{mart}").fetchall()[0][0]
+            doc = descriptions.get(mart)
+            select = _typed_select(con, mart, doc)
+            con.execute(f"create table serving.main.{mart} as {select}")
+            if doc is not None:
+                _comment(con, mart, doc)
+            rows[mart] = con.execute(f"select count(*) from serving.main.{mart}").fetchall()[0][0]
             target = parquet_dir / f"{mart}.parquet"
-            con.execute(f"copy main.{mart} to {_lit(str(target))} (format parquet)")
+            con.execute(f"copy serving.main.{mart} to {_lit(str(target))} (format parquet)")
         con.execute("detach wh")
-        con.execute("checkpoint")
+        con.execute("checkpoint serving")
+        con.execute("detach serving")
     finally:
         con.close()
     return rows
+
+
+def _typed_select(con: duckdb.DuckDBPyConnection, mart: str, doc: MartDoc | None) -> str:
+    """The select copying a mart, money columns cast to MONEY_TYPE and counts to COUNT_TYPE."""
+    if doc is None or not (doc["money"] or doc["counts"]):
+        return f"select * from wh.marts.{mart}"
+    columns = [
+        name
+        for (name,) in con.execute(
+            "select column_name from duckdb_columns() where database_name = 'wh'"
+            " and schema_name = 'marts' and table_name = ? order by column_index",
+            [mart],
+        ).fetchall()
+    ]
+    money, counts = set(doc["money"]), set(doc["counts"])
+    expressions = []
+    for name in columns:
+        quoted = _ident(name)
+        if name in money:
+            # round() first: a cast alone would fail on an out-of-range double, never silently.
+            expressions.append(f"cast(round({quoted}, 2) as {MONEY_TYPE}) as {quoted}")
+        elif name in counts:
+            expressions.append(f"cast({quoted} as {COUNT_TYPE}) as {quoted}")
+        else:
+            expressions.append(quoted)
+    return f"select {', '.join(expressions)} from wh.marts.{mart}"
+
+
+def _comment(con: duckdb.DuckDBPyConnection, mart: str, doc: MartDoc) -> None:
+    """The dbt docs' descriptions as table and column comments."""
+    if doc["table"]:
+        con.execute(f"comment on table serving.main.{mart} is {_lit(doc['table'])}")
+    existing = {
+        name
+        for (name,) in con.execute(
+            "select column_name from duckdb_columns()"
+            " where database_name = 'serving' and table_name = ?",
+            [mart],
+        ).fetchall()
+    }
+    for column, text in doc["columns"].items():
+        if column in existing:
+            con.execute(f"comment on column serving.main.{mart}.{_ident(column)} is {_lit(text)}")
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def remove_orphans(serving_dir: Path) -> list[Path]:

@@ -51,6 +51,7 @@ import hmac
 import math
 import os
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -258,7 +259,13 @@ def test_the_run_succeeds_and_publishes_exactly_the_warehouse_marts(hand_run):
     for mart in MART_NAMES:
         published = _query(hand_run.serving, f"select * from marts.{mart} order by all")
         built = _query(hand_run.warehouse, f"select * from marts.{mart} order by all")
-        assert published == built, mart
+        # The serving copy publishes money as DECIMAL(18, 2): the built amount to the cent.
+        assert len(published) == len(built), mart
+        for served_row, built_row in zip(published, built, strict=True):
+            assert [
+                round(Decimal(str(b)), 2) if isinstance(p, Decimal) and b is not None else b
+                for p, b in zip(served_row, built_row, strict=True)
+            ] == list(served_row), mart
         assert _columns(hand_run.serving, mart) == _columns(hand_run.warehouse, mart), mart
 
 
@@ -604,27 +611,31 @@ def test_lifecycle_monthly_every_row(marts):
 # acquisition channel; cac = month's spend / new customers; ltv_12m read at the cohort's
 # age so far (Jan 2, Feb 1, Mar 0; never complete); ltv_to_cac = ltv * 1.0 / cac (null when
 # cac is null or 0); payback = first age with ltv_per_customer >= cac.
+# repeat_purchase_rate: of the month's new customers, those whose second purchase came within
+# 365 days of the first (Ann 01-19 -> 02-10, Ben 01-20 -> 03-03 (refunded, still a purchase);
+# Dan and Fay bought once); null without new customers. The window (month end + 365 days) is
+# open on as_of 03-06 for every cohort.
 # ---------------------------------------------------------------------------------------
 UE_COLUMNS = (
     "spend", "new_customers", "cac", "ltv_12m", "ltv_months_observed", "is_ltv_12m_complete",
-    "ltv_to_cac", "payback_months",
+    "ltv_to_cac", "payback_months", "repeat_purchase_rate", "is_repeat_window_complete",
 )  # fmt: skip
 EXPECTED_UE_NONEMPTY = {
     # google: 30 + 20 + 60 = 110 for Ann -> cac 110; ltv at age 2 = 125; 125 / 110;
     # payback: age 0 75 < 110, age 1 125 >= 110 -> 1
-    (d(1, 1), "google_ads"): (110.0, 1, 110.0, 125.0, 2, F, 125 / 110, 1),
-    (d(1, 1), "meta_ads"): (40.0, 0, N, N, 2, F, N, N),
-    (d(1, 1), "linkedin_ads"): (140.0, 0, N, N, 2, F, N, N),  # 100 + 40
-    (d(1, 1), "organic_search"): (0.0, 1, 0.0, 80.0, 2, F, N, 0),  # Ben at cac 0
-    (d(1, 1), "direct"): (0.0, 1, 0.0, 100.0, 2, F, N, 0),  # Dan at cac 0
+    (d(1, 1), "google_ads"): (110.0, 1, 110.0, 125.0, 2, F, 125 / 110, 1, 1.0, F),
+    (d(1, 1), "meta_ads"): (40.0, 0, N, N, 2, F, N, N, N, F),
+    (d(1, 1), "linkedin_ads"): (140.0, 0, N, N, 2, F, N, N, N, F),  # 100 + 40
+    (d(1, 1), "organic_search"): (0.0, 1, 0.0, 80.0, 2, F, N, 0, 1.0, F),  # Ben at cac 0
+    (d(1, 1), "direct"): (0.0, 1, 0.0, 100.0, 2, F, N, 0, 0.0, F),  # Dan at cac 0
     # blended 290 / 3; ltv 305 / 3; ratio 305 / 290; age 0 85 < 96.67, age 1 101.67 -> 1
-    (d(1, 1), "all"): (290.0, 3, 290 / 3, 305 / 3, 2, F, 305 / 290, 1),
-    (d(2, 1), "meta_ads"): (20.0, 0, N, N, 1, F, N, N),
-    (d(2, 1), "all"): (20.0, 0, N, N, 1, F, N, N),
-    (d(3, 1), "google_ads"): (30.0, 0, N, N, 0, F, N, N),
-    (d(3, 1), "meta_ads"): (0.0, 1, 0.0, 100.0, 0, F, N, 0),  # Fay at cac 0
+    (d(1, 1), "all"): (290.0, 3, 290 / 3, 305 / 3, 2, F, 305 / 290, 1, 2 / 3, F),
+    (d(2, 1), "meta_ads"): (20.0, 0, N, N, 1, F, N, N, N, F),
+    (d(2, 1), "all"): (20.0, 0, N, N, 1, F, N, N, N, F),
+    (d(3, 1), "google_ads"): (30.0, 0, N, N, 0, F, N, N, N, F),
+    (d(3, 1), "meta_ads"): (0.0, 1, 0.0, 100.0, 0, F, N, 0, 0.0, F),  # Fay at cac 0
     # blended 30 / 1; ltv 100; 100 / 30; age 0 100 >= 30 -> 0
-    (d(3, 1), "all"): (30.0, 1, 30.0, 100.0, 0, F, 100 / 30, 0),
+    (d(3, 1), "all"): (30.0, 1, 30.0, 100.0, 0, F, 100 / 30, 0, 0.0, F),
 }
 
 
@@ -632,7 +643,7 @@ def test_unit_economics_monthly_every_row(marts):
     expected = {}
     for month, age in ((d(1, 1), 2), (d(2, 1), 1), (d(3, 1), 0)):
         for channel in (*CHANNELS, "all"):
-            figures = EXPECTED_UE_NONEMPTY.get((month, channel), (0.0, 0, N, N, age, F, N, N))
+            figures = EXPECTED_UE_NONEMPTY.get((month, channel), (0.0, 0, N, N, age, F, N, N, N, F))
             expected[(month, channel)] = dict(zip(UE_COLUMNS, figures, strict=True))
     problems = _mismatches(
         _rows(marts, "unit_economics_monthly"), expected, ("cohort_month", "channel")

@@ -7,10 +7,11 @@ publishes the marts once, whatever days it loaded.
 
 import dagster as dg
 
-from pipelines.defs.dbt.project import mart_names, prune_dbt_targets
+from pipelines.defs.dbt.project import dbt_project, mart_names, prune_dbt_targets
 from pipelines.defs.quality.checks import write_data_docs
 from pipelines.lib.compaction import compact_database
 from pipelines.lib.erasure_sweep import erasures_to_sweep, record_sweep
+from pipelines.lib.mart_docs import mart_descriptions
 from pipelines.lib.serving import publish_marts
 from pipelines.settings import load_settings
 
@@ -24,7 +25,8 @@ PUBLISHED_KEY = dg.AssetKey(["serving", "marts"])
     deps=MART_KEYS,
     kinds={"duckdb", "parquet"},
     required_resource_keys={"warehouse_lock"},
-    description="The published marts: `$FUNNEL_SERVING_DIR/marts.duckdb` (schema `marts`) and "
+    description="The published marts: `$FUNNEL_SERVING_DIR/marts.duckdb` (schema `main`, in "
+    "a storage format DuckDB 1.1+ opens, with the dbt docs as comments) and "
     "`$FUNNEL_SERVING_DIR/parquet/<mart>.parquet`, swapped in atomically.",
 )
 def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
@@ -35,6 +37,8 @@ def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         settings.serving_dir,
         erasure_applied=erased_until is not None,
         marts=mart_names(),
+        # table and column comments from the dbt docs; money as DECIMAL(18, 2), counts BIGINT
+        descriptions=mart_descriptions(dbt_project().manifest_path),
     )
     context.log.info(f"Published {len(rows)} marts to {settings.serving_dir}")
     docs = write_data_docs(settings.warehouse_path, settings.serving_dir)
