@@ -34,6 +34,8 @@ MART_TABLES = {
     "lifecycle_monthly",
     "unit_economics_monthly",
     "customers",
+    "funnel_summary",
+    "retention_recurring",
 }
 
 KNOWN_SUITES = (
@@ -124,11 +126,31 @@ create table marts.lifecycle_monthly as select * from (values
 ) t(month, state, customers);
 
 create table marts.unit_economics_monthly as select * from (values
-    (date '2026-01-01', 'google_ads', 100.0, 2, 50.0, 60.0, 1, false, 1.2, 1),
-    (date '2026-01-01', 'email', 0.0, 0, null, null, 1, false, null, null),
-    (date '2025-01-01', 'all', 100.0, 4, 25.0, 80.0, 12, true, 3.2, 2)
+    (date '2026-01-01', 'google_ads', 100.0, 2, 50.0, 60.0, 1, false, 1.2, 1, 0.5, false),
+    (date '2026-01-01', 'email', 0.0, 0, null, null, 1, false, null, null, null, false),
+    (date '2025-01-01', 'all', 100.0, 4, 25.0, 80.0, 12, true, 3.2, 2, 0.25, true)
 ) t(cohort_month, channel, spend, new_customers, cac, ltv_12m, ltv_months_observed,
-    is_ltv_12m_complete, ltv_to_cac, payback_months);
+    is_ltv_12m_complete, ltv_to_cac, payback_months, repeat_purchase_rate,
+    is_repeat_window_complete);
+
+-- one ISO week (Monday 2026-01-05): two people enter awareness by email, one goes on
+create table marts.funnel_summary as select * from (values
+    ('week', date '2026-01-05', 'email', 'awareness', 1, 2, 1, 0.5, 3.0, 3.0, 0.0, true),
+    ('week', date '2026-01-05', 'all', 'awareness', 1, 2, 1, 0.5, 3.0, 3.0, 0.0, true),
+    ('week', date '2026-01-05', 'email', 'loyalty', 5, 1, null, null, null, null, null, true),
+    ('week', date '2026-01-05', 'all', 'loyalty', 5, 1, null, null, null, null, null, true)
+) t(period_grain, period_start, channel, stage, stage_order, entered, converted_to_next,
+    conversion_rate, median_hours_to_next, p90_hours_to_next, overall_conversion_to_purchase,
+    is_window_complete);
+
+-- two January buyers by email, one of them buying again in February
+create table marts.retention_recurring as select * from (values
+    ('month', date '2026-01-01', 0, 'email', 2, 2, 1.0, true),
+    ('month', date '2026-01-01', 1, 'email', 2, 1, 0.5, false),
+    ('month', date '2026-01-01', 0, 'all', 2, 2, 1.0, true),
+    ('month', date '2026-01-01', 1, 'all', 2, 1, 0.5, false)
+) t(period_grain, period_start, periods_since, channel, active_customers, retained_customers,
+    retention_rate, is_period_complete);
 
 create table marts.customers as select * from (values
     ('{K1}', date '2026-01-01', 'email', date '2026-01-03', date '2026-01-04', 2, 11.0,

@@ -1,6 +1,10 @@
 -- Grain: one row per (date, channel, stage) with at least one person entering the stage.
 -- Conversion is cohort-based: of the people entering a stage on `date`, those who entered
--- the next stage within conversion_window_days calendar days (day 30 in, day 31 out).
+-- the next stage within the conversion window (vars conversion_window_length and
+-- conversion_window_unit): calendar_day counts whole UTC dates (day 30 in, day 31 out),
+-- hour and minute the elapsed time since the entry (at most the length, inclusive). A cohort
+-- day's window is complete when the window of its latest possible entry (the day's end, or
+-- the day itself for calendar_day) has closed by the end of as_of_date.
 --
 -- Incremental: the cohort days restated are every entry day, before and after, of the people
 -- whose rows the change feed of fct_funnel_stage names (a new stage row changes the
@@ -8,6 +12,8 @@
 -- conversion window closed since the last build; each is recomputed whole.
 {{ config(**restated_config('date', tombstone_column='stage')) }}
 {%- set funnel_stage = ref('fct_funnel_stage') %}
+{%- set window_span = conversion_window_span() %}
+{%- set entry_moment = conversion_entry_moment() %}
 
 with
 
@@ -32,7 +38,8 @@ scope as (
     select date from {{ this }}
     where
         not is_window_complete
-        and date + {{ setting_int('conversion_window_days') }} <= (select as_of_date from as_of)
+        and cast(date as timestamp) + {{ window_span }}
+        <= (select cast(as_of.as_of_date as timestamp) from as_of)
 ),
 {% endif %}
 
@@ -67,8 +74,8 @@ stage_transitions as (
         this_stage.entered_date,
         -- flags
         next_stage.customer_key is not null
-        and date_diff('day', this_stage.entered_date, next_stage.entered_date)
-        <= {{ setting_int('conversion_window_days') }} as is_converted,
+        and next_stage.{{ entry_moment }}
+        <= this_stage.{{ entry_moment }} + {{ window_span }} as is_converted,
         -- numerics
         epoch(next_stage.entered_at - this_stage.entered_at) / 3600.0 as hours_to_next
     from stages as this_stage
@@ -139,9 +146,9 @@ final as (
                 then aggregated.converted_to_next / aggregated.entered
         end as conversion_rate,
         aggregated.median_hours_to_next,
-        -- flags
-        aggregated.entered_date + {{ setting_int('conversion_window_days') }} <= as_of.as_of_date
-            as is_window_complete,
+        -- flags: the window of the day's latest entry lies before the end of as_of_date
+        cast(aggregated.entered_date as timestamp) + {{ window_span }}
+        <= cast(as_of.as_of_date as timestamp) as is_window_complete,
         -- sales cycle
         aggregated.median_days_to_purchase,
         aggregated.p90_days_to_purchase

@@ -3,6 +3,10 @@
 -- (blended: all paid spend over all new customers of the month).
 -- new_customers counts people by acquisition channel (first touch), unlike cac_daily,
 -- which counts attribution credits.
+-- Repeat purchase (METRICS 5): the share of those customers whose second purchase came at
+-- most repeat_window_days calendar days after the first (day 365 in, day 366 out); the
+-- window of the cohort is complete once that many days have passed since the month's last
+-- day, by as_of_date.
 
 with
 
@@ -12,6 +16,14 @@ spend as (
 
 customers as (
     select * from {{ ref('dim_customers') }}
+),
+
+second_purchases as (
+    select
+        customer_key,
+        order_date as second_purchase_date
+    from {{ ref('fct_orders') }}
+    where purchase_number = 2
 ),
 
 ltv as (
@@ -89,6 +101,33 @@ new_customers_by_month as (
     group by all
 ),
 
+repeat_customers as (
+    select
+        customers.cohort_month,
+        customers.acquisition_channel,
+        date_diff(
+            'day', customers.first_purchase_date, second_purchases.second_purchase_date
+        ) <= {{ setting_int('repeat_window_days') }} as is_repeat_customer
+    from customers
+    left join second_purchases on customers.customer_key = second_purchases.customer_key
+),
+
+repeat_customers_by_month as (
+    select
+        cohort_month,
+        acquisition_channel as channel,
+        count(*) filter (where is_repeat_customer) as repeat_customers
+    from repeat_customers
+    group by all
+    union all
+    select
+        cohort_month,
+        'all' as channel,
+        count(*) filter (where is_repeat_customer) as repeat_customers
+    from repeat_customers
+    group by all
+),
+
 economics as (
     select
         month_spine.cohort_month,
@@ -102,7 +141,12 @@ economics as (
             as ltv_months_observed,
         -- month cohort+12 is over only once its last day has landed
         as_of.as_of_date >= last_day(month_spine.cohort_month + interval 12 month)
-            as is_ltv_12m_complete
+            as is_ltv_12m_complete,
+        coalesce(repeat_customers_by_month.repeat_customers, 0)
+        / nullif(coalesce(new_customers_by_month.new_customers, 0), 0) as repeat_purchase_rate,
+        -- the window of the month's last first purchase has closed
+        last_day(month_spine.cohort_month) + {{ setting_int('repeat_window_days') }}
+        <= as_of.as_of_date as is_repeat_window_complete
     from month_spine
     cross join all_channels
     cross join as_of
@@ -114,6 +158,10 @@ economics as (
         on
             month_spine.cohort_month = new_customers_by_month.cohort_month
             and all_channels.channel = new_customers_by_month.channel
+    left join repeat_customers_by_month
+        on
+            month_spine.cohort_month = repeat_customers_by_month.cohort_month
+            and all_channels.channel = repeat_customers_by_month.channel
 ),
 
 -- first age at which cumulative margin per customer reaches CAC (any age, not only <= 12)
@@ -143,7 +191,9 @@ final as (
         economics.is_ltv_12m_complete,
         ltv.ltv_per_customer * {{ setting_decimal('gross_margin') }} / nullif(economics.cac, 0)
             as ltv_to_cac,
-        payback.payback_months
+        payback.payback_months,
+        economics.repeat_purchase_rate,
+        economics.is_repeat_window_complete
     from economics
     left join ltv
         on
@@ -166,5 +216,7 @@ select
     cast(ltv_months_observed as integer) as ltv_months_observed,
     cast(is_ltv_12m_complete as boolean) as is_ltv_12m_complete,
     cast(ltv_to_cac as double) as ltv_to_cac,
-    cast(payback_months as integer) as payback_months
+    cast(payback_months as integer) as payback_months,
+    cast(repeat_purchase_rate as double) as repeat_purchase_rate,
+    cast(is_repeat_window_complete as boolean) as is_repeat_window_complete
 from final
