@@ -145,7 +145,7 @@ def _log_loads(con: duckdb.DuckDBPyConnection, erased: dict[str, int] | None = N
     the last logged load, plus the days whose load erased rows."""
     tables = [t for (t,) in con.execute(
         "select table_name from information_schema.tables where table_schema = 'raw'"
-        " and table_name not in ('load_log', 'rejected_rows', 'erased_keys')"
+        " and table_name not in ('load_log', 'rejected_rows', 'suppression_list')"
     ).fetchall()]  # fmt: skip
     for table in tables:
         con.execute(f"""

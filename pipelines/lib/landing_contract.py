@@ -5,7 +5,8 @@ types, shared by the generator, the extractor and the tests. It is pure data: no
 
 A raw table holds the contract columns typed as below, then `_extra_columns` (any column
 the file had beyond the contract, as a map), then the lineage columns. Timestamps are
-stored as naive `TIMESTAMP` in UTC.
+stored as naive `TIMESTAMP` in UTC; a landed timestamp must carry a UTC offset or zone
+(`Z`, `+02:00`, `-0500`, `UTC`), one without is rejected ('timestamp without offset').
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ REJECTED_ROWS_COLUMNS = (
     ("raw_line", "VARCHAR"),  # NULL when redacted by an erasure request
     ("partition_date", "DATE"),
     ("loaded_at", "TIMESTAMP"),
-    # Keys of the person the row belongs to, kept only so an erasure can find it.
+    # Keys of the person the row belongs to, kept only so a later erasure can find it; NULL
+    # (like raw_line) once the person is erased.
     ("person_customer_key", "VARCHAR"),
     ("person_contact_id", "VARCHAR"),
     ("person_order_id", "VARCHAR"),
@@ -57,6 +59,9 @@ class Column:
     required_value: bool = True  # an empty value rejects the row
     allowed: tuple[str, ...] | None = None  # accepted values after trim (case-insensitive)
     is_id: bool = False
+    # A value rule beyond the type: "positive_finite" (a rate: > 0, not NaN or infinite) or
+    # "non_negative" (an amount: >= 0).
+    check: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,8 +84,8 @@ class Entity:
         return f"{self.directory}/{day}.{ext}"
 
 
-def _c(name, type_, required=True, allowed=None, is_id=False) -> Column:
-    return Column(name, type_, required, allowed, is_id)
+def _c(name, type_, required=True, allowed=None, is_id=False, check=None) -> Column:
+    return Column(name, type_, required, allowed, is_id, check)
 
 
 TS = "TIMESTAMP"
@@ -178,7 +183,7 @@ ENTITIES: tuple[Entity, ...] = (
             _c("ordered_at", TS),
             _c("status", "VARCHAR", allowed=ORDER_STATUSES),
             _c("currency", "VARCHAR", allowed=KNOWN_CURRENCIES),
-            _c("amount", MONEY),
+            _c("amount", MONEY, check="non_negative"),
         ),
         email_column="customer_email",
         order_id_column="order_id",
@@ -203,7 +208,7 @@ ENTITIES: tuple[Entity, ...] = (
         (
             _c("date", "DATE"),
             _c("currency", "VARCHAR", allowed=KNOWN_CURRENCIES),
-            _c("units_per_usd", "DOUBLE"),
+            _c("units_per_usd", "DOUBLE", check="positive_finite"),
         ),
         description="Currency-day: units of the currency one US dollar buys.",
     ),
@@ -215,7 +220,9 @@ ENTITIES: tuple[Entity, ...] = (
             _c("requested_at", TS),
         ),
         email_column="email",
-        description="GDPR/CCPA erasure request. Raw keeps only the e-mail's customer_key.",
+        description="GDPR/CCPA erasure request. Raw keeps no identifier: the request becomes a"
+        " one-way hash in raw.suppression_list; raw.erasure_requests keeps only requested_at"
+        " and lineage.",
     ),
 )
 

@@ -54,3 +54,23 @@ create or replace temp macro customer_key(email) as
 create or replace temp macro email_sha256(email) as
     case when email is null then null else sha256({normalised}) end;
 """
+
+
+SUPPRESSION_KEY_TYPES = ("email", "contact_id", "order_id")
+
+
+def suppression_hash(key_type: str, value: str) -> str:
+    """key_hash of raw.suppression_list: hex SHA-256 of 'suppress:<key_type>:<value>'.
+
+    `value` is the customer_key for key_type 'email' and the raw id otherwise. One-way and
+    never equal to a customer_key or an id (see pipelines/lib/raw_schema.py)."""
+    if key_type not in SUPPRESSION_KEY_TYPES:
+        raise ValueError(f"unknown suppression key type {key_type!r}")
+    return hashlib.sha256(f"suppress:{key_type}:{value}".encode()).hexdigest()
+
+
+def suppression_hash_sql(key_type: str, value_sql: str) -> str:
+    """The SQL twin of `suppression_hash` for a SQL expression giving the value."""
+    if key_type not in SUPPRESSION_KEY_TYPES:
+        raise ValueError(f"unknown suppression key type {key_type!r}")
+    return f"sha256('suppress:{key_type}:' || ({value_sql}))"

@@ -1,12 +1,22 @@
-"""Raw assets: one per landing entity, loading a partition window into schema `raw`."""
+"""Raw assets: one per landing entity, loading a partition window into schema `raw`.
+
+Errors that a retry cannot fix fail the step at once (`dg.Failure(allow_retries=False)`):
+a landing file breaking the contract (`LandingContractError`), a configuration error, and
+any DuckDB error about the data itself or the SQL. Their messages name files, lines and
+reasons, never landing content: the extractor already drops DuckDB's own messages (which
+quote lines) from reader errors, and data errors raised elsewhere are reported here by type
+only, without their message or traceback chain. Only other errors (I/O, locks, memory) are
+retried by the retry policy.
+"""
 
 import dagster as dg
+import duckdb
 
 from pipelines.lib.extract import FileReport, LandingContractError, extract_entity
 from pipelines.lib.landing_contract import ENTITIES, Entity
 from pipelines.lib.partitions import daily_partitions, single_run, window_days
 from pipelines.lib.warehouse import warehouse_connection
-from pipelines.settings import load_settings
+from pipelines.settings import MissingSecretError, load_settings
 
 ERASURE_KEY = dg.AssetKey(["raw", "erasure_requests"])
 
@@ -54,13 +64,19 @@ def build_raw_asset(entity: Entity) -> dg.AssetsDefinition:
         retry_policy=dg.RetryPolicy(max_retries=2, delay=5),
     )
     def raw_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        settings = load_settings()
+        try:
+            settings = load_settings()
+            secret = settings.pseudonymisation_secret
+        except (ValueError, MissingSecretError) as exc:
+            raise dg.Failure(
+                description=f"configuration error: {exc}", allow_retries=False
+            ) from exc
         days = window_days(context)
         context.log.info(
             f"Extracting {entity.name} for {days[0]}..{days[-1]} ({len(days)} days) "
             f"from {settings.landing_dir}"
         )
-        with warehouse_connection(settings.warehouse_path, settings.pseudonymisation_secret) as con:
+        with warehouse_connection(settings.warehouse_path, secret) as con:
             try:
                 reports = extract_entity(
                     con,
@@ -70,8 +86,27 @@ def build_raw_asset(entity: Entity) -> dg.AssetsDefinition:
                     missing_file_policy=settings.missing_file_policy,
                 )
             except LandingContractError as exc:
-                # A contract breach is not transient: fail at once, without retries.
+                # A contract breach is not transient: fail at once, without retries. The
+                # message names file, line and reason only (see pipelines/lib/extract.py).
                 raise dg.Failure(description=str(exc), allow_retries=False) from exc
+            except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+                # About the data: not transient, and DuckDB's message may quote it.
+                raise dg.Failure(
+                    description=f"{entity.name}: the load failed on the data"
+                    f" ({type(exc).__name__}; message withheld: it may quote landing content)",
+                    allow_retries=False,
+                ) from None
+            except (
+                duckdb.BinderException,
+                duckdb.CatalogException,
+                duckdb.ParserException,
+                duckdb.NotImplementedException,
+            ) as exc:
+                # The extractor's SQL does not fit the warehouse: a retry cannot help.
+                raise dg.Failure(
+                    description=f"{entity.name}: extraction failed ({type(exc).__name__})",
+                    allow_retries=False,
+                ) from exc
         for r in reports:
             if r.rows_rejected:
                 context.log.warning(
