@@ -72,8 +72,10 @@ def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     group_name="serving",
     deps=[PUBLISHED_KEY],
     kinds={"html"},
-    description="`$FUNNEL_SERVING_DIR/report.html`: a self-contained offline report (funnel, "
-    "CAC by channel, retention heatmap, LTV curves, LTV:CAC), built from the published marts.",
+    description="`$FUNNEL_SERVING_DIR/report.html`: a self-contained offline report (headline "
+    "figures, funnel by week and month, CAC by channel, recurring and cohort retention, LTV "
+    "curves, LTV:CAC, lifecycle) with date-range and channel filters. It only selects from the "
+    "published marts: its figures and lists are rows of `marts.report_headline`.",
 )
 def html_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     from pipelines.defs.dbt.project import dbt_var
