@@ -2,7 +2,9 @@
     on-run-end hook: commit the batch. When every model of the project was selected and
     every node of the invocation succeeded (warnings allowed), the batch's latest load time
     becomes the new build watermark (model batch_build_watermarks) and the change feeds are
-    emptied. Otherwise nothing is committed: the next build restates the same batch again
+    emptied, and the list of people restated (int_people_changed, which the checks' slices
+    read) forgets the people who have no row any more: an erased person's key must not
+    outlive the build that removed them. Otherwise nothing is committed: the next build restates the same batch again
     (every incremental model is idempotent), together with whatever landed since.
 #}
 {% macro commit_build(results) %}
@@ -44,4 +46,11 @@
     delete from {{ feed }};
     {%- endif %}
     {%- endfor %}
+    {%- set changed = graph.nodes['model.funnel.int_people_changed'] %}
+    {%- set resolved = graph.nodes['model.funnel.int_people_resolved'] %}
+    delete from {{ changed.schema }}.{{ changed.alias }}
+    where customer_key not in (
+        select customer_key from {{ resolved.schema }}.{{ resolved.alias }}
+        where customer_key is not null
+    );
 {% endmacro %}
