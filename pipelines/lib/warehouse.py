@@ -1,8 +1,8 @@
 """Connections to the warehouse DuckDB file.
 
 DuckDB allows one writing process per file: every writer opens, works and closes within one
-Dagster step, and the steps that write are serialised (in-process executor plus the
-`duckdb_warehouse` concurrency pool), so no step ever waits on a lock.
+Dagster step, and a run holds the warehouse's flock from its first step to its end
+(`pipelines/lib/run_lock.py`, the `warehouse_lock` resource), so two runs never write at once.
 """
 
 from __future__ import annotations
