@@ -35,9 +35,11 @@ class Scale:
         return [(self.start + dt.timedelta(days=i)).isoformat() for i in range(self.days)]
 
 
-# default: 1 million contacts over 3 years (913 a day for 1095 days); large: twice as many.
+# tiny: the bench's own smoke test (use --no-write). default: 1 million contacts over 3 years
+# (913 a day for 1095 days); large: twice as many.
 # Fixed start dates keep a generated landing zone reusable from one bench run to the next.
 SCALES = {
+    "tiny": Scale("tiny", 10, 10, dt.date(2025, 1, 6)),  # a smoke test of the bench itself
     "small": Scale("small", 60, 120, dt.date(2025, 1, 6)),
     "default": Scale("default", 913, 1095, dt.date(2023, 1, 2)),
     "large": Scale("large", 1826, 1095, dt.date(2023, 1, 2)),

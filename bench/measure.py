@@ -1,4 +1,8 @@
-"""One benchmark phase = one fresh subprocess: its wall time and its peak memory.
+"""One benchmark phase = one fresh subprocess: its wall time, CPU time and peak memory.
+
+CPU seconds are user + system time of the whole process tree, as `os.wait4` reports it for
+the child (its own time plus that of every descendant it waited for, such as the `dbt`
+process Dagster launches): the figure the load of a shared machine barely changes.
 
 Peak RSS comes from two sources, and the larger is reported:
 - `os.wait4` on the child (what `/usr/bin/time -v` reads): the largest resident set of any
@@ -29,6 +33,9 @@ class PhaseResult:
     peak_rss_bytes: int
     returncode: int
     log_path: Path
+    cpu_seconds: float = 0.0  # user + sys of the process tree (wait4)
+    started_epoch: float = 0.0  # time.time() just before the child was started
+    ended_epoch: float = 0.0  # time.time() once it was reaped
 
     @property
     def ok(self) -> bool:
@@ -86,12 +93,13 @@ def run_phase(
     log_dir: Path,
     echo: bool = True,
 ) -> PhaseResult:
-    """Run `command` in a new session, wait for it, return its wall time and peak RSS."""
+    """Run `command` in a new session, wait for it; its wall and CPU time and peak RSS."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     if echo:
         print(f"  [{name}] {' '.join(command)}", flush=True)
     with log_path.open("wb") as log:
+        started_epoch = time.time()
         started = time.perf_counter()
         # A session of its own, so its process group is exactly this phase's processes.
         child = subprocess.Popen(
@@ -106,11 +114,19 @@ def run_phase(
             child.wait()
             raise
         wall = time.perf_counter() - started
+        ended_epoch = time.time()
         sampler.stop()
         child.returncode = os.waitstatus_to_exitcode(status)
     peak = max(sampler.peak, usage.ru_maxrss * 1024)  # ru_maxrss is in KiB on Linux
-    result = PhaseResult(name, command, wall, peak, child.returncode, log_path)
+    cpu = usage.ru_utime + usage.ru_stime
+    result = PhaseResult(
+        name, command, wall, peak, child.returncode, log_path, cpu, started_epoch, ended_epoch
+    )
     if echo:
         state = "ok" if result.ok else f"FAILED (exit {result.returncode}, log {log_path})"
-        print(f"  [{name}] {wall:.1f} s, peak RSS {peak / 2**20:,.0f} MiB: {state}", flush=True)
+        print(
+            f"  [{name}] wall {wall:.1f} s, CPU {cpu:.1f} s, peak RSS {peak / 2**20:,.0f} MiB: "
+            f"{state}",
+            flush=True,
+        )
     return result

@@ -6,8 +6,9 @@
 a built warehouse, then `dbt compile`s the project against it, so every model's SQL is the
 first-build (non-incremental) SQL, qualified with DB's name. The timed run (`main`) loads the
 seeds with `read_csv` and runs every model in DAG order as `create or replace table|view
-<relation> as <compiled select>`, with the same TEMP macros dbt's connections get: no dbt, no
-Dagster, no tests, no hooks (the post-hooks of a first build are `select 1`).
+<relation> as <compiled select>`, with the same TEMP macros dbt's connections get; a Python
+model (the predictions) runs its compiled code as dbt-duckdb does (`model(dbt, con)`, the
+result stored as a table). No dbt, no Dagster, no tests, no hooks.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def copy_raw_schema(built_warehouse: Path, database: Path) -> list[str]:
     return tables
 
 
-def compile_command(target_dir: Path, dbt_vars: dict[str, str]) -> list[str]:
+def compile_command(target_dir: Path) -> list[str]:
     dbt = Path(sys.executable).with_name("dbt")
     return [
         str(dbt) if dbt.exists() else "dbt",
@@ -63,21 +64,17 @@ def compile_command(target_dir: Path, dbt_vars: dict[str, str]) -> list[str]:
         str(target_dir / "logs"),
         "--select",
         "resource_type:model",
-        "--vars",
-        json.dumps(dbt_vars),
         "--quiet",
     ]
 
 
-def prepare(
-    built_warehouse: Path, database: Path, work_dir: Path, dbt_vars: dict[str, str], env: dict
-) -> Path:
+def prepare(built_warehouse: Path, database: Path, work_dir: Path, env: dict) -> Path:
     """Copy the raw schema and compile the project against the copy; returns the manifest."""
     copy_raw_schema(built_warehouse, database)
     # Compiled against the copy itself: relations are qualified with its database name, and
     # no model exists there yet, so incremental models compile to their full-build SQL.
     subprocess.run(
-        compile_command(work_dir, dbt_vars),
+        compile_command(work_dir),
         cwd=DBT_PROJECT_DIR,
         env={**env, "FUNNEL_WAREHOUSE_PATH": str(database)},
         check=True,
@@ -100,6 +97,20 @@ def _statement(node: dict) -> str:
     kind = "view" if node["config"]["materialized"] == "view" else "table"
     select = node["compiled_code"].strip().rstrip(";")
     return f"create or replace {kind} {relation} as (\n{select}\n)"
+
+
+def _run_python_model(con, node: dict) -> None:
+    """A dbt Python model as dbt-duckdb runs it: `model(dbtObj(load), con)`, then a table."""
+    namespace: dict = {"__name__": node["name"]}
+    exec(compile(node["compiled_code"], node["original_file_path"], "exec"), namespace)
+    dbt = namespace["dbtObj"](lambda table_name: con.sql(f"select * from {table_name}"))
+    df = namespace["model"](dbt, con)
+    name = f"__bench_python_model_{node['name']}"
+    con.register(name, df)
+    try:
+        con.execute(f"create or replace table {node['relation_name']} as select * from {name}")
+    finally:
+        con.unregister(name)
 
 
 def build_order(manifest: dict) -> list[dict]:
@@ -132,13 +143,17 @@ def run(database: Path, manifest_path: Path) -> dict:
             con.execute(f'create schema if not exists "{schema}"')
         for node in nodes:
             began = time.perf_counter()
-            con.execute(_statement(node))
+            if node.get("language") == "python":
+                _run_python_model(con, node)
+            else:
+                con.execute(_statement(node))
             timings.append((node["unique_id"], time.perf_counter() - began))
     finally:
         con.close()  # includes the checkpoint, as the end of a dbt run does
     return {
         "seconds": time.perf_counter() - started,
         "relations": len(nodes),
+        "python_models": sum(1 for node in nodes if node.get("language") == "python"),
         "slowest": sorted(timings, key=lambda t: -t[1])[:8],
         "materialized": {
             node["name"]: node["config"].get("materialized", "seed") for node in nodes
