@@ -4,6 +4,7 @@ import datetime as dt
 
 import dagster as dg
 
+from pipelines.defs.operations.day_runs import day_already_run, run_key
 from pipelines.defs.operations.jobs import daily_job
 from pipelines.settings import load_settings
 
@@ -22,6 +23,8 @@ def previous_day(scheduled: dt.datetime) -> str:
     description="Runs the whole graph for the previous day at 02:00. Turn it on in the UI "
     "(Automation) for production use.",
 )
-def daily_funnel_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+def daily_funnel_schedule(context: dg.ScheduleEvaluationContext):
     day = previous_day(context.scheduled_execution_time)
-    return dg.RunRequest(run_key=f"scheduled-{day}", partition_key=day)
+    if day_already_run(context.instance, day):
+        return dg.SkipReason(f"{day} already has a run (the landing sensor started it)")
+    return dg.RunRequest(run_key=run_key(day), partition_key=day)

@@ -2,7 +2,8 @@
 
 Expected: one file per entity and day, except erasure requests (they land only on days that
 have some). The sensor looks back over the last LOOKBACK_DAYS days so a late file still
-triggers its day; the cursor remembers the days already requested.
+triggers its day; the cursor remembers the days already requested, and a day the schedule
+already ran is skipped (day_runs.py).
 """
 
 import datetime as dt
@@ -10,6 +11,7 @@ import json
 
 import dagster as dg
 
+from pipelines.defs.operations.day_runs import day_already_run, run_key
 from pipelines.defs.operations.jobs import daily_job
 from pipelines.lib.extract import find_day_file
 from pipelines.lib.landing_contract import ENTITIES
@@ -43,9 +45,13 @@ def landing_sensor(context: dg.SensorEvaluationContext):
     candidates = [
         (first + dt.timedelta(days=i)).isoformat() for i in range((today - first).days + 1)
     ]
-    ready = [d for d in complete_days(settings.landing_dir, candidates) if d not in requested]
+    ready = [
+        d
+        for d in complete_days(settings.landing_dir, candidates)
+        if d not in requested and not day_already_run(context.instance, d)
+    ]
     for day in ready:
-        yield dg.RunRequest(run_key=f"landed-{day}", partition_key=day)
+        yield dg.RunRequest(run_key=run_key(day), partition_key=day)
     if not ready:
         yield dg.SkipReason(f"No new complete landing day since {first}")
     window = {d for d in requested | set(ready) if d >= first.isoformat()}
