@@ -8,7 +8,7 @@
 --   (display order, label, colour, is_paid), which are not published otherwise. Channel rows
 --   also carry cac_30d_reliable_from, where the CAC chart starts drawing the channel.
 -- A plain table of a few dozen rows, rebuilt every build.
-{%- set min_window_customers = var('report_cac_min_window_customers', 10) %}
+{%- set min_window_customers = var('report_cac_min_window_customers') %}
 
 with
 
